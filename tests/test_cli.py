@@ -1,12 +1,19 @@
 import json
+import math
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.datasets.test_heterophilous import write_tiny_heterophilous
+from tests.datasets.test_ogbn import write_tiny_ogbn
+from tests.datasets.test_planetoid import write_tiny_planetoid
+from tests.datasets.test_reddit import write_tiny_reddit
 from tests.graphs import write_community_graph
 from visagnn.cli import main
+from visagnn.methods import METHODS
 
 REPO = Path(__file__).parents[1]
 
@@ -44,3 +51,33 @@ def test_bad_config_value_names_the_field(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--dropout", "1.5", "--quiet"])
     assert "RunConfig.dropout" in capsys.readouterr().err
+
+
+TINY_FORMATS: dict[str, Callable[[Path], object]] = {
+    "ogbn-arxiv": lambda root: write_tiny_ogbn(root, "ogbn-arxiv"),  # ogb's CSV layout
+    "ogbn-papers100m": lambda root: write_tiny_ogbn(root, "ogbn-papers100m"),  # npz, NaN labels
+    "pubmed": lambda root: write_tiny_planetoid(root / "PubMed" / "raw", "pubmed"),
+    "reddit": lambda root: write_tiny_reddit(root / "Reddit" / "raw", num_nodes=24),
+    "tolokers": lambda root: write_tiny_heterophilous(  # binary: ROC-AUC
+        root / "tolokers" / "raw" / "tolokers.npz", num_classes=2),
+}
+"""One tiny graph in each on-disk format the loaders read."""
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny-formats")
+    for write in TINY_FORMATS.values():
+        write(root)
+    return root
+
+
+@pytest.mark.parametrize("dataset", sorted(TINY_FORMATS))
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_runs_on_every_dataset_format(tiny_root, dataset, method, capsys):
+    main(["run", "--dataset", dataset, "--method", method, "--epochs", "2", "--num-parts", "4",
+          "--batch-parts", "2", "--root", str(tiny_root), "--quiet"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["dataset"], summary["method"], summary["status"]) == (dataset, method, "ok")
+    assert summary["epochs"] == 2 and 0.0 <= summary["test"] <= 1.0
+    assert math.isfinite(summary["mean_epoch_s"]) and summary["peak_mem_mb"] > 0

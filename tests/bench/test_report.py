@@ -36,3 +36,16 @@ def test_an_empty_store_gives_nothing_to_show(tmp_path):
     assert tables.accuracy_table(empty) is None and figures.convergence_figures(empty) is None
     assert figures.staleness_figures(empty) is None and tables.failures_table(empty) is None
     assert "no runs" in report.overview(empty)
+
+
+def test_batch_size_runs_do_not_pool_other_numbers_of_parts(tmp_path):
+    store = ResultsStore(tmp_path)
+    for parts, batches in ((40, (10,)), (80, (1, 10))):
+        for spec in plan_runs("cora", ["gas"], batch_parts=batches, seeds=[0],
+                              num_parts=parts, epochs=2):
+            store.record(spec, fake_result(spec))
+    runs = report.batch_size_runs(report.load(tmp_path).runs)
+    settings = zip(runs["num_parts"], runs["batch_parts"], strict=True)
+    assert sorted(settings) == [(80, 1), (80, 10)]
+    lines = figures.batch_size_figure(report.load(tmp_path)).axes[0]
+    assert list(lines.get_xticks()) == [1, 10]

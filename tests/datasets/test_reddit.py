@@ -14,13 +14,16 @@ from torch_geometric.data import Data
 from visagnn.datasets import load_dataset
 
 
-def test_tiny_reddit_through_pyg_loader(
-    tmp_path: Path, check_canonical: Callable[[Data], None]
-) -> None:
-    raw = tmp_path / "Reddit" / "raw"
+def write_tiny_reddit(raw: Path, num_nodes: int = 12) -> np.ndarray:
+    """DGL's ``reddit_data.npz`` and ``reddit_graph.npz`` for one direction of a ring plus a
+    self-loop; node types split the nodes 1/2, 1/4, 1/4 into train, val, test.
+
+    Returns:
+        the labels.
+    """
     raw.mkdir(parents=True)
-    num_nodes = 12
-    node_types = np.array([1] * 6 + [2] * 3 + [3] * 3)
+    train, val = num_nodes // 2, num_nodes // 4
+    node_types = np.array([1] * train + [2] * val + [3] * (num_nodes - train - val))
     labels = np.arange(num_nodes) % 4
     np.savez(
         raw / "reddit_data.npz",
@@ -28,11 +31,20 @@ def test_tiny_reddit_through_pyg_loader(
         label=labels,
         node_types=node_types,
     )
-    # One direction of a ring plus a self-loop: the loader must symmetrise and drop it.
     row = np.append(np.arange(num_nodes), 0)
     col = np.append((np.arange(num_nodes) + 1) % num_nodes, 0)
     adjacency = sp.coo_matrix((np.ones(row.size), (row, col)), shape=(num_nodes, num_nodes))
     sp.save_npz(raw / "reddit_graph.npz", adjacency)
+    return labels
+
+
+def test_tiny_reddit_through_pyg_loader(
+    tmp_path: Path, check_canonical: Callable[[Data], None]
+) -> None:
+    num_nodes = 12
+    # the loader must symmetrise the one-directional ring and drop the self-loop
+    labels = write_tiny_reddit(tmp_path / "Reddit" / "raw", num_nodes)
+    node_types = np.array([1] * 6 + [2] * 3 + [3] * 3)
 
     dataset = load_dataset("reddit", root=tmp_path)
     data = dataset.data

@@ -68,7 +68,9 @@ def test_evicts_exactly_the_rows_past_either_threshold(setup):
         assert old.any() and unstable.any() and (~expected_evicted).any()
 
         fresh = torch.randn(batch.batch_size, history.dim)
-        inp = model.next_input(index, None, fresh, batch, iteration)
+        rows = x if index == 0 else model.histories[index - 1].embedding
+        inp = model.next_input(index, model.exact_input(index, rows[batch.n_id], batch), fresh,
+                               batch, iteration)
 
         kept = halo[~expected_evicted]
         assert torch.equal(inp.n_id, torch.cat([batch.batch_nodes, kept]))

@@ -72,7 +72,8 @@ def test_halo_rows_carry_their_normalised_criterion(csr):
     history = model.histories[0]
     history.push(batch.halo_nodes[:3], torch.zeros(3, history.dim), iteration=6)
     fresh = torch.randn(batch.batch_size, history.dim)
-    inp = model.next_input(0, None, fresh, batch, iteration=10)
+    inp = model.next_input(0, model.exact_input(0, x[batch.n_id], batch), fresh, batch,
+                           iteration=10)
     assert inp.staleness[: batch.batch_size].eq(0).all()
     persistence = history.persistence(torch.arange(NUM_NODES), 10).float()
     expected = torch.log1p(history.persistence(batch.halo_nodes, 10) / persistence.mean())
@@ -94,7 +95,9 @@ def test_persistence_dropping_leaves_out_exactly_the_halo_above_threshold(csr):
     batch = batcher.batch(torch.tensor([2, 3]))
     recent = batch.halo_nodes[::2]
     model.histories[0].push(recent, torch.zeros(recent.numel(), 16), iteration=7)
-    inp = model.next_input(0, None, torch.randn(batch.batch_size, 16), batch, iteration=12)
+    layer_input = model.exact_input(0, x[batch.n_id], batch)
+    inp = model.next_input(0, layer_input, torch.randn(batch.batch_size, 16), batch,
+                           iteration=12)
 
     assert torch.equal(inp.n_id, torch.cat([batch.batch_nodes, recent]))
     global_edges = inp.n_id[inp.edge_index]

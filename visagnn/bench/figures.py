@@ -122,53 +122,54 @@ def convergence_figures(data: ReportData) -> list[Figure] | None:
     return figures or None
 
 
+def _score_lines(runs: pd.DataFrame, x: str, hue: str, xlabel: str, title: str,
+                 style: str | None = None) -> Figure:
+    """Test score against ``x``, one panel per dataset, a colour per ``hue`` and, where given
+    and not constant within a dataset, a line style per ``style``; means with ±std bars."""
+    datasets = dataset_order(runs)
+    metrics = metric_names(runs)
+    colors = palette(ordered(runs[hue]))
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
+        figure, axes = _figure(len(datasets), width=5.2)
+        for axis, dataset in zip(axes, datasets, strict=True):
+            of_dataset = runs[runs["dataset"] == dataset]
+            styled = style if style and of_dataset[style].nunique() > 1 else None
+            sns.lineplot(data=of_dataset, x=x, y="score", hue=hue, hue_order=list(colors),
+                         palette=colors, style=styled, errorbar="sd", err_style="bars",
+                         marker="o", ax=axis)
+            axis.set(title=dataset, xlabel=xlabel, ylabel=f"test {metrics[dataset]} (%)",
+                     xticks=sorted(of_dataset[x].unique()))
+            if axis is axes[-1]:
+                _legend_outside(axis, "method")
+            elif axis.get_legend() is not None:
+                axis.get_legend().remove()
+    return _finish(figure, f"{title} (mean ± std over seeds)", runs)
+
+
 def batch_size_figure(data: ReportData) -> Figure | None:
-    """Table 5 as lines: test score against the batch size B, one panel per dataset."""
+    """Table 5 as lines: test score against the batch size B, one panel per dataset, a line
+    style per number of parts P where a dataset was studied at several."""
     runs = batch_size_runs(data.runs) if not data.runs.empty else data.runs
     runs = ok_runs(runs) if not runs.empty else runs
     if runs.empty:
         return None
-    datasets = dataset_order(runs)
-    metrics = metric_names(runs)
-    colors = palette(ordered(runs["variant"]))
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        figure, axes = _figure(len(datasets), width=5.2)
-        for axis, dataset in zip(axes, datasets, strict=True):
-            sns.lineplot(data=runs[runs["dataset"] == dataset], x="batch_parts", y="score",
-                         hue="variant", hue_order=list(colors), palette=colors,
-                         errorbar="sd", err_style="bars", marker="o", ax=axis)
-            axis.set(title=dataset, xlabel="batch size B (parts per mini-batch)",
-                     ylabel=f"test {metrics[dataset]} (%)",
-                     xticks=sorted(runs.loc[runs["dataset"] == dataset, "batch_parts"].unique()))
-            if axis is axes[-1]:
-                _legend_outside(axis, "method")
-            else:
-                axis.get_legend().remove()
-    return _finish(figure, "Test score against batch size (mean ± std over seeds)", runs)
+    runs = runs.assign(P=[f"P={parts}" for parts in runs["num_parts"]])
+    return _score_lines(runs, "batch_parts", "variant", "batch size B (parts per mini-batch)",
+                        "Test score against batch size", style="P")
 
 
 def lambda_figure(data: ReportData) -> Figure | None:
-    """Table 6 as lines: test score against λ, one panel per dataset."""
+    """Table 6 as lines: test score against λ, one panel per dataset, a line style per
+    setting (P, B) where a dataset was studied at several."""
     runs = lambda_runs(data.runs) if not data.runs.empty else data.runs
     runs = ok_runs(runs) if not runs.empty else runs
     if runs.empty:
         return None
-    datasets = dataset_order(runs)
-    metrics = metric_names(runs)
-    colors = palette(ordered(runs["method"]))
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        figure, axes = _figure(len(datasets), width=5.2)
-        for axis, dataset in zip(axes, datasets, strict=True):
-            sns.lineplot(data=runs[runs["dataset"] == dataset].astype({"lam": float}), x="lam",
-                         y="score", hue="method", hue_order=list(colors), palette=colors,
-                         errorbar="sd", err_style="bars", marker="o", ax=axis)
-            axis.set(title=dataset, xlabel="λ (weight of the staleness loss)",
-                     ylabel=f"test {metrics[dataset]} (%)")
-            if axis is axes[-1]:
-                _legend_outside(axis, "method")
-            else:
-                axis.get_legend().remove()
-    return _finish(figure, "Test score against λ (mean ± std over seeds)", runs)
+    runs = runs.astype({"lam": float}).assign(setting=[
+        f"P={parts}, B={batch}" for parts, batch in zip(runs["num_parts"], runs["batch_parts"],
+                                                         strict=True)])
+    return _score_lines(runs, "lam", "method", "λ (weight of the staleness loss)",
+                        "Test score against λ", style="setting")
 
 
 def staleness_title(key: str) -> str:

@@ -213,10 +213,12 @@ def setting_labels(runs: pd.DataFrame) -> list[str]:
 
 
 def batch_size_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Main runs of the datasets where a method ran at two or more batch sizes."""
+    """Main runs of the (dataset, variant, parts P) where the variant ran at two or more batch
+    sizes B: runs at the same B with other P are another study and are not pooled."""
     main = runs[runs["kind"] == "main"]
-    counts = main.groupby(["dataset", "variant"])["batch_parts"].nunique()
-    studied = counts[counts > 1].reset_index()[["dataset", "variant"]]
+    setting = ["dataset", "variant", "num_parts"]
+    counts = main.groupby(setting)["batch_parts"].nunique()
+    studied = counts[counts > 1].reset_index()[setting]
     return main.merge(studied)
 
 
