@@ -57,6 +57,7 @@ def test_report_renders_every_table_and_figure(rendered):
         assert section in page
     assert "No results for this yet" not in page
     assert len(re.findall("data:image/png;base64", page)) >= 8
+    assert not re.search(r"<script[^>]+src=", page)  # opens offline: no CDN script
     assert {path.stem for path in (reports / "figures").glob("*.png")} >= {
         "accuracy", "convergence-1", "convergence-2", "batch-size", "lambda", "staleness-1"}
 

@@ -39,6 +39,9 @@ th { background: #f3f4f6; text-align: left; } td.n { text-align: right; }
 .figures img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 """
 
+TEMPLATES = Path(__file__).parent / "templates"
+"""nbconvert templates of the reports: ``offline`` (JupyterLab's, without CDN scripts)."""
+
 GLANCE_FIGURES = ("accuracy", "convergence")
 """Saved report figures (``figures/<name>*.png``) shown on the index page."""
 
@@ -54,8 +57,10 @@ def _drop_blank_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNod
 
 
 def notebook_to_html(notebook: Path, target: Path, hide_input: bool = False) -> Path:
-    """Convert an executed notebook to one HTML file with its figures embedded."""
-    exporter = HTMLExporter(template_name="lab", exclude_input=hide_input,
+    """Convert an executed notebook to one HTML file with its figures embedded, that loads
+    nothing from the network (JupyterLab's template without its CDN scripts)."""
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                            exclude_input=hide_input,
                             exclude_input_prompt=hide_input, exclude_output_prompt=hide_input)
     node = _drop_blank_streams(nbformat.read(notebook, as_version=4))
     body, _ = exporter.from_notebook_node(node)
