@@ -63,9 +63,10 @@ def test_report_renders_every_table_and_figure(rendered):
 
 
 def test_index_says_where_results_come_from_and_links_everything(rendered):
-    _, reports = rendered
+    results, reports = rendered
     page = (reports / "index.html").read_text()
-    for text in ("hardware", "commit", "dates", "nox -s demo", "nox -s benchmark",
-                 "nox -s report", 'href="report.html"',
+    store = f"<code>../{results.name}</code> (relative to this page)"  # sibling temp folders
+    for text in (store, "hardware", "commit", "dates", "nox -s demo", "nox -s reference",
+                 "nox -s benchmark", "nox -s report", 'href="report.html"',
                  'href="experiments/synthetic_P40_B10.html"'):
         assert text in page

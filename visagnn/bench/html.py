@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,9 +17,13 @@ from visagnn.bench.report import provenance
 REGENERATE = (
     ("nox -s demo", "the small grid of this page's demo: the synthetic graph, plus Cora and "
                     "CiteSeer when VISAGNN_DATA (or -- --root DIR) holds them"),
+    ("nox -s reference -- --root DIR",
+     "the committed reference results (reports/results) on the datasets under DIR, resuming "
+     "where the store stopped"),
     ("nox -s benchmark -- --datasets ogbn-arxiv reddit --device cuda --seeds 5",
      "the paper's grid (Tables 1-6) on a GPU machine with the datasets downloaded"),
-    ("nox -s report", "re-render these pages from the results store, without training"),
+    ("nox -s report -- --results DIR",
+     "re-render these pages from the results store in DIR (default results/), without training"),
     ("python -m visagnn grid --help", "every option of the grid (datasets, methods, seeds, "
                                       "epochs, device, --force, --dry-run)"),
 )
@@ -120,9 +125,10 @@ def _figures(reports: Path) -> str:
     return "".join(images) or "<p>No figures yet.</p>"
 
 
-def _origin(runs: pd.DataFrame, results: Path) -> str:
+def _origin(runs: pd.DataFrame, results: Path, reports: Path) -> str:
     """The header's table: which runs, on what hardware, from which commit, when."""
-    rows = [("results store", f"<code>{html.escape(str(results))}</code>")]
+    store = os.path.relpath(results.resolve(), reports.resolve())
+    rows = [("results store", f"<code>{html.escape(store)}</code> (relative to this page)")]
     if runs.empty:
         rows.append(("runs", "none yet"))
     else:
@@ -158,7 +164,7 @@ def build_index(reports: Path, runs: pd.DataFrame, results: Path,
 <h1>visagnn benchmark</h1>
 <p class="meta">VISAGNN and its peers on identical METIS partitions, seeds and timers.
 Page generated {generated}.</p>
-{_origin(runs, results)}
+{_origin(runs, results, reports)}
 {report_link}
 <h2>Regenerate</h2>
 <table class="commands">{commands}</table>
