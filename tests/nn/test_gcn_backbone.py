@@ -3,7 +3,7 @@ import torch
 from torch_geometric.nn import GCNConv
 
 from tests.graphs import write_community_graph
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.batch import SubgraphBatcher
 from visagnn.config import RunConfig, resolve_config
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method
@@ -24,15 +24,6 @@ def setup(csr):
     backbone = GCNBackbone(16, 12, 5, graph.degree, num_layers=3, dropout=0.5)
     model = HistoricalModel(backbone, NUM_NODES, torch.device("cpu")).eval()
     return graph, batcher, model, torch.randn(NUM_NODES, 16)
-
-
-def full_batch_forward(model, graph, x):
-    h, outputs = x, []
-    for index in range(model.num_layers):
-        inp = LayerInput(h, graph.edge_index, torch.arange(NUM_NODES), NUM_NODES)
-        h = model.backbone.layer(index, inp)
-        outputs.append(h)
-    return outputs
 
 
 def test_normalization_uses_the_whole_graphs_degrees():
@@ -62,28 +53,6 @@ def test_layers_equal_pyg_gcnconv_on_the_full_graph(setup):
             index, LayerInput(h, graph.edge_index, torch.arange(NUM_NODES), NUM_NODES)
         )
         assert torch.allclose(h, expected, atol=1e-5)
-
-
-@torch.no_grad()
-@pytest.mark.parametrize("batch_parts", [1, 3, 8])
-def test_minibatch_forward_is_exact_with_exact_history(setup, batch_parts):
-    graph, batcher, model, x = setup
-    full = full_batch_forward(model, graph, x)
-    for history, exact in zip(model.histories, full[:-1], strict=True):
-        history.fill(exact)
-    loader = PartitionBatchLoader(batcher, batch_parts, generator=torch.Generator().manual_seed(0))
-    for batch in loader:
-        out = model(x[batch.n_id], batch, iteration=1)
-        assert torch.allclose(out, full[-1][batch.batch_nodes], atol=1e-5)
-
-
-@torch.no_grad()
-def test_layerwise_inference_equals_full_batch(setup):
-    graph, batcher, model, x = setup
-    full = full_batch_forward(model, graph, x)
-    layerwise = model.layerwise_inference(x, PartitionBatchLoader(batcher, 3, shuffle=False))
-    for exact, computed in zip(full, layerwise, strict=True):
-        assert torch.allclose(exact, computed, atol=1e-5)
 
 
 def test_shapes_and_repr(setup):

@@ -4,19 +4,23 @@ import torch.nn.functional as F
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.nn.backbone import GATBackbone, LayerInput
+from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.historical import HistoricalModel
 from visagnn.partition import partition_graph
 
 NUM_NODES = 240
 
 
-@pytest.fixture
-def setup(csr):
+@pytest.fixture(params=["gat", "gcn"])
+def setup(csr, request):
+    """A 3-layer historical model over 8 METIS parts, with each backbone."""
     torch.manual_seed(0)
     partition = partition_graph(csr, num_parts=8)
     graph = csr.permute(partition.perm)
     batcher = SubgraphBatcher(graph, partition)
-    backbone = GATBackbone(16, 8, 5, num_layers=3, heads=2, out_heads=2, dropout=0.5)
+    backbone = (GATBackbone(16, 8, 5, num_layers=3, heads=2, out_heads=2, dropout=0.5)
+                if request.param == "gat"
+                else GCNBackbone(16, 12, 5, graph.degree, num_layers=3, dropout=0.5))
     model = HistoricalModel(backbone, NUM_NODES, torch.device("cpu")).eval()
     x = torch.randn(NUM_NODES, 16)
     return graph, batcher, model, x

@@ -32,6 +32,8 @@ class Backbone(nn.Module, ABC):
     (at least the first ``inp.num_targets``, which are the ones callers keep)."""
 
     num_layers: int
+    convs: nn.ModuleList
+    """One convolution per layer."""
 
     @property
     @abstractmethod
@@ -42,8 +44,10 @@ class Backbone(nn.Module, ABC):
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         """Apply layer ``index`` (dropout, convolution, activation except on the last layer)."""
 
-    @abstractmethod
-    def reset_parameters(self) -> None: ...
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer's parameters."""
+        for conv in self.convs:
+            conv.reset_parameters()
 
 
 class GATBackbone(Backbone):
@@ -106,10 +110,6 @@ class GATBackbone(Backbone):
         h = F.dropout(inp.x, p=self.dropout, training=self.training)
         h = self.convs[index](h, inp.edge_index)
         return h if index == self.num_layers - 1 else F.elu(h)
-
-    def reset_parameters(self) -> None:
-        for conv in self.convs:
-            conv.reset_parameters()
 
     def __repr__(self) -> str:
         first, last = self.convs[0], self.convs[-1]

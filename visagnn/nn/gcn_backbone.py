@@ -91,10 +91,6 @@ class GCNBackbone(Backbone):
         h = self.convs[index](h, edge_index, edge_weight)
         return h if index == self.num_layers - 1 else F.relu(h)
 
-    def reset_parameters(self) -> None:
-        for conv in self.convs:
-            conv.reset_parameters()
-
     def __repr__(self) -> str:
         first, last = self.convs[0], self.convs[-1]
         return (

@@ -57,10 +57,6 @@ class SAGEBackbone(Backbone):
         h = self.convs[index]((h, h[: inp.num_targets]), inp.edge_index)
         return h if index == self.num_layers - 1 else F.relu(h)
 
-    def reset_parameters(self) -> None:
-        for conv in self.convs:
-            conv.reset_parameters()
-
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({self.convs[0].in_channels}, "
