@@ -48,9 +48,10 @@ def demo(session: nox.Session) -> None:
     ``nox -s demo -- --root DIR``) holds them.
     """
     install_package(session, "notebooks")
-    # one torch thread: a second one makes each run several times slower on a busy machine
+    # one torch thread per run (a second one makes each run several times slower on a busy
+    # machine), and as many notebooks at a time as there are cores
     session.run("python", "-m", "visagnn", "grid", "--grid", "demo", "--threads", "1",
-                *session.posargs)
+                "--jobs", str(os.cpu_count() or 1), *session.posargs)
 
 
 @nox.session

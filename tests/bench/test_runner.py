@@ -68,3 +68,16 @@ def test_build_grid_merges_studies_into_one_cell_per_batch_size(tiny_graph):
     studies = [Study("a", ("gas",)), Study("b", ("gas", "visagnn-sum --no-loss"))]
     grid = build_grid("merged", {str(tiny_graph): studies}, seeds=[0])
     assert [cell.methods for cell in grid.cells] == [("gas", "visagnn-sum --no-loss")]
+
+
+def test_cells_run_in_parallel_jobs_record_every_run_in_grid_order(grid, tmp_path):
+    from visagnn.bench.runner import run_grid
+
+    executor = InProcess(failing=("tiny_P4_B1",))
+    outcomes = run_grid(grid, tmp_path, executor, log=lambda _: None, jobs=2)
+    assert [(o.cell.name, o.status) for o in outcomes] == [("tiny_P4_B1", "failed"),
+                                                           ("tiny_P4_B2", "done")]
+    statuses = ResultsStore(tmp_path).runs().set_index("batch_parts")["status"]
+    assert statuses.to_dict() == {1: "failed", 2: "ok"}
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        run_grid(grid, tmp_path, executor, jobs=0)

@@ -31,6 +31,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     grid.add_argument("--threads", type=int, default=None,
                       help="torch CPU threads per run (default: torch's, one per core; the "
                            "demo session uses 1, which does not slow down on a busy machine)")
+    grid.add_argument("--jobs", type=int, default=1,
+                      help="cells (experiment notebooks) run at a time (default 1, which shows "
+                           "each run's progress bar; with more, a line per cell)")
     grid.add_argument("--root", default=None,
                       help="data root (default: $VISAGNN_DATA, else ~/.cache/visagnn)")
     grid.add_argument("--force", action="store_true",
@@ -72,6 +75,8 @@ def grid_command(args: argparse.Namespace) -> int:
     try:
         if args.threads is not None and args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
         grid = make_grid(args)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,8 +88,10 @@ def grid_command(args: argparse.Namespace) -> int:
             print(f"  {cell.name}: {len(cell.runs())} runs = {len(cell.methods)} variants × "
                   f"{len(cell.seeds)} seeds: {', '.join(cell.methods)}")
         return 0
-    executor = NotebookExecutor(args.notebooks, args.reports.resolve(), threads=args.threads)
-    outcomes = run_grid(grid, args.results.resolve(), executor, force=args.force)
+    executor = NotebookExecutor(args.notebooks, args.reports.resolve(), echo=args.jobs == 1,
+                                threads=args.threads)
+    outcomes = run_grid(grid, args.results.resolve(), executor, force=args.force,
+                        jobs=args.jobs)
     index = render_reports(args.results, args.reports, args.notebooks)
     failed = [outcome for outcome in outcomes if outcome.status == "failed"]
     latest = ResultsStore(args.results).latest()

@@ -111,7 +111,7 @@ DEMO_STUDIES: dict[str, tuple[Study, ...]] = {
 }
 """The demo: every method and a small version of every study on the synthetic graph, every
 method on Cora and CiteSeer, with few epochs and seeds so that it runs in minutes on a CPU."""
-DEMO_EPOCHS = {"synthetic": 10, "cora": 30, "citeseer": 30}
+DEMO_EPOCHS = {"synthetic": 10, "cora": 20, "citeseer": 20}
 DEMO_CONFIG: dict[str, dict[str, Any]] = {"synthetic": {"measure_staleness_every": 2}}
 """The demo measures the true staleness of the histories on the synthetic graph."""
 DEMO_SEEDS = 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -78,19 +79,22 @@ def _log(line: str) -> None:
 
 
 def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = False,
-             log: Callable[[str], None] = _log) -> list[CellOutcome]:
-    """Run every cell of ``grid`` that has unfinished runs (every cell with ``force``)."""
+             log: Callable[[str], None] = _log, jobs: int = 1) -> list[CellOutcome]:
+    """Run every cell of ``grid`` that has unfinished runs (every cell with ``force``), up to
+    ``jobs`` cells at a time (each notebook has its own kernel process; the store takes
+    concurrent appends). Returns the outcomes in the grid's order."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     store = ResultsStore(results)
-    outcomes = []
-    for index, cell in enumerate(grid.cells, 1):
+
+    def run_cell(index: int, cell: Cell) -> CellOutcome:
         specs = cell.runs()
         finished = set() if force else store.finished_keys()
         pending = [spec for spec in specs if spec.key not in finished]
         header = f"[cell {index}/{len(grid.cells)}] {cell.name}: {len(specs)} runs"
         if not pending:
             log(f"{header}, all finished before: skipped")
-            outcomes.append(CellOutcome(cell, len(specs), 0, "skipped"))
-            continue
+            return CellOutcome(cell, len(specs), 0, "skipped")
         log(f"{header}, {len(pending)} to train")
         offset = store.offset()
         try:
@@ -103,10 +107,13 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
                     store.record_failure(spec, f"the experiment notebook stopped: {error}",
                                          str(exc))
             log(f"{header}: the notebook stopped: {error}")
-            outcomes.append(CellOutcome(cell, len(specs), len(pending), "failed", error))
-            continue
-        outcomes.append(CellOutcome(cell, len(specs), len(pending), "done"))
-    return outcomes
+            return CellOutcome(cell, len(specs), len(pending), "failed", error)
+        if jobs > 1:
+            log(f"{header}: done")
+        return CellOutcome(cell, len(specs), len(pending), "done")
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run_cell, range(1, len(grid.cells) + 1), grid.cells))
 
 
 def render_reports(results: Path, reports: Path, notebooks: Path = NOTEBOOKS) -> Path:
