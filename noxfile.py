@@ -76,7 +76,8 @@ def report(session: nox.Session) -> None:
 def reference(session: nox.Session) -> None:
     """The committed reference results: ``reports/results`` and the HTML in ``reports/``.
 
-    About an hour on a 2-core CPU; ``nox -s reference -- --root DIR`` points at the data.
+    3.5 hours of single-core training; ``nox -s reference -- --root DIR --jobs 2`` points at
+    the data and runs two notebooks at a time.
     """
     install_package(session, "notebooks")
     session.run("python", "-m", "visagnn", "grid", "--grid", "reference",

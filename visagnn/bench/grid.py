@@ -256,9 +256,14 @@ def is_available(dataset: str, root: str | None) -> bool:
     return True
 
 
-def staleness_studies(epochs: int) -> tuple[Study, Study]:
-    """The light and heavy staleness studies at ``epochs`` epochs."""
-    return replace(LIGHT_STALENESS, epochs=epochs), replace(HEAVY_STALENESS, epochs=epochs)
+def staleness_studies(epochs: int) -> tuple[Study, Study, Study]:
+    """The light and heavy staleness studies, and λ under heavy staleness (the setting where
+    the staleness loss should matter most), at ``epochs`` epochs."""
+    heavy_lambda = Study("λ, heavy staleness (P=80, B=1)", ("visagnn-sum",),
+                         lams=(0.1, 0.3, 0.5), batch_parts=HEAVY_STALENESS.batch_parts,
+                         num_parts=HEAVY_STALENESS.num_parts, epochs=epochs)
+    return (replace(LIGHT_STALENESS, epochs=epochs), replace(HEAVY_STALENESS, epochs=epochs),
+            heavy_lambda)
 
 
 REFERENCE_STUDIES: dict[str, tuple[Study, ...]] = {
@@ -273,7 +278,7 @@ REFERENCE_STUDIES: dict[str, tuple[Study, ...]] = {
 """The committed reference results (reports/): what a 2-core CPU finishes in a few hours."""
 REFERENCE_EPOCHS = {"cora": 100, "citeseer": 100, "tolokers": 15, "minesweeper": 50,
                     "synthetic": 30}
-REFERENCE_SEEDS = 3
+REFERENCE_SEEDS = 5
 
 
 def reference_grid(datasets: Sequence[str] | None = None, seeds: int = REFERENCE_SEEDS,
