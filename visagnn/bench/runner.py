@@ -75,7 +75,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _log(line: str) -> None:
-    print(line, flush=True)  # in order with the notebooks' output, also when piped
+    # flushed: in order with the notebooks' output, also when piped; one write per line, so
+    # that the lines of cells running at once do not interleave
+    print(line + "\n", end="", flush=True)
 
 
 def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = False,
