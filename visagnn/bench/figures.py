@@ -32,6 +32,8 @@ from visagnn.bench.report import (
 )
 
 MIN_FIGURE_WIDTH = 8.0
+ACCURACY_COLUMNS = 3
+"""Dataset panels per row of the accuracy figure (more rows beyond)."""
 
 
 def _figure(panels: int, width: float = 6.0, height: float = 4.2, columns: int | None = None
@@ -73,7 +75,8 @@ def accuracy_figure(data: ReportData) -> Figure | None:
     variants = ordered(runs["variant"])
     colors = palette(variants)
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        figure, axes = _figure(len(datasets), width=5.0, height=0.38 * len(variants) + 1.6)
+        figure, axes = _figure(len(datasets), width=5.0, height=0.38 * len(variants) + 1.6,
+                               columns=min(len(datasets), ACCURACY_COLUMNS))
         for axis, dataset in zip(axes, datasets, strict=True):
             sns.pointplot(data=runs[runs["dataset"] == dataset], x="score", y="variant",
                           hue="variant", order=variants, hue_order=variants, palette=colors,
