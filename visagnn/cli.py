@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import types
 import typing
 from dataclasses import MISSING, fields
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from visagnn.bench.cli import add_commands as add_bench_commands
 from visagnn.config import RUN_CONFIG_FIELDS, RunConfig, resolve_config
 from visagnn.datasets import DATASET_NAMES
+from visagnn.flags import add_option_argument, option_flag
 from visagnn.methods import METHODS
 
 RUN_CONFIG_HELP = {
@@ -39,42 +39,6 @@ RUN_CONFIG_HELP = {
     "keep_history_on_device": "keep histories in GPU memory instead of pinned CPU memory",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
 }
-
-
-def option_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _value_type(annotation: Any) -> tuple[Any, tuple[Any, ...] | None]:
-    """(parser, choices) for a dataclass field annotation: ``int``, ``float | None``, Literal."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
-    if typing.get_origin(annotation) is typing.Literal:
-        choices = typing.get_args(annotation)
-        return type(choices[0]), choices
-    return annotation, None
-
-
-def add_option_argument(group: argparse._ArgumentGroup, name: str, annotation: Any, help_text: str,
-               default: Any, seen: dict[str, Any]) -> None:
-    """Add ``--name`` once; a second method declaring the same option must agree on its type."""
-    if name in seen:
-        if seen[name] != annotation:
-            raise TypeError(
-                f"option {name!r} is declared with two types: {seen[name]}, {annotation}"
-            )
-        return
-    seen[name] = annotation
-    if annotation is bool:
-        flag = option_flag(f"no_{name}") if default is True else option_flag(name)
-        action = "store_false" if default is True else "store_true"
-        group.add_argument(flag, dest=name, action=action, default=argparse.SUPPRESS,
-                           help=help_text)
-        return
-    parser, choices = _value_type(annotation)
-    suffix = f" (default: {default})" if default is not MISSING else ""
-    group.add_argument(option_flag(name), dest=name, type=parser, choices=choices,
-                       default=argparse.SUPPRESS, help=help_text + suffix)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pymetis
 import torch
 from torch import Tensor
 
+from visagnn.atomic_write import atomic_write
 from visagnn.graph import CSRGraph
 
 METIS_SEED = 0
@@ -93,8 +92,6 @@ def partition_graph(graph: CSRGraph, num_parts: int, cache_dir: Path | None = No
             return Partition(perm=stored["perm"], part_ptr=stored["part_ptr"])
     partition = partition_from_membership(metis_membership(graph, num_parts), num_parts)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_file.parent, delete=False) as handle:
+        with atomic_write(cache_file, binary=True) as handle:
             torch.save({"perm": partition.perm, "part_ptr": partition.part_ptr}, handle)
-        os.replace(handle.name, cache_file)
     return partition

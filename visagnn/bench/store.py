@@ -22,13 +22,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from visagnn.atomic_write import atomic_write
 
 if TYPE_CHECKING:  # reading a store (the report) needs neither torch nor the methods
     from visagnn.bench.spec import RunSpec
@@ -43,14 +44,9 @@ RUN_COLUMNS = ("key", "dataset", "method", "variant", "seed", "num_parts", "batc
 
 
 def _write_lines_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as handle:
+    with atomic_write(path) as handle:
         for row in rows:
             handle.write(json.dumps(row) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
 
 
 class ResultsStore:

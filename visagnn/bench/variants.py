@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from visagnn.bench import LAMBDA_OPTION
+from visagnn.flags import add_option_argument, option_flag
 from visagnn.methods import make_options, method_class
 
 
@@ -30,8 +31,6 @@ class _RaisingParser(argparse.ArgumentParser):
 
 def _option_parser(method: str) -> argparse.ArgumentParser:
     """A parser of ``method``'s option flags, by the rules of ``python -m visagnn run``."""
-    from visagnn.cli import add_option_argument  # the command line's flag rules
-
     options_class = method_class(method).options_class
     parser = _RaisingParser(prog=method, add_help=False)
     group = parser.add_argument_group(f"options of {method}")
@@ -93,8 +92,6 @@ class Variant:
     @property
     def spec(self) -> str:
         """The canonical spelling, also the variant's label in reports."""
-        from visagnn.cli import option_flag  # imported here: visagnn.cli imports this package
-
         words = [self.method]
         for name, value in self.changed:  # changed booleans are the flags' non-defaults
             if isinstance(value, bool):
