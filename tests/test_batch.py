@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.partition import partition_graph
+from visagnn.graph import CSRGraph
+from visagnn.metis import Partition, partition_graph
 
 
 @pytest.fixture
@@ -26,12 +27,11 @@ def test_batch_nodes_halo_and_edges_are_exact(batcher):
     local = batch.n_id[batch.edge_index]
     assert sorted(map(tuple, local.t().tolist())) == sorted(into_batch)
     assert int(batch.edge_index[1].max()) < batch.batch_size
-    assert torch.equal(graph.edge_index[:, batch.e_id], local)
 
 
 def test_all_parts_in_one_batch_has_no_halo(batcher):
     batch = batcher.batch(torch.arange(8))
-    assert batch.num_halo == 0
+    assert batch.halo_nodes.numel() == 0
     assert batch.batch_size == 240
 
 
@@ -54,3 +54,33 @@ def test_fixed_loader_repeats_the_same_groups(batcher):
 def test_batch_parts_out_of_range_is_rejected(batcher):
     with pytest.raises(ValueError, match="batch_parts"):
         PartitionBatchLoader(batcher, batch_parts=9)
+
+
+def path_batch():
+    """Path 0 - 1 - 2 - 3 in parts {0, 1}, {2, 3}: the batch of part 0 has halo [2]."""
+    edges = torch.tensor([[0, 1], [1, 2], [2, 3]]).t()
+    graph = CSRGraph.from_edge_index(torch.cat([edges, edges.flip(0)], dim=1), 4)
+    batcher = SubgraphBatcher(graph, Partition(torch.arange(4), torch.tensor([0, 2, 4])))
+    return batcher.batch(torch.tensor([0]))
+
+
+def test_induced_edges_drop_the_halo():
+    batch = path_batch()
+    assert batch.halo_nodes.tolist() == [2]
+    assert sorted(map(tuple, batch.induced_edge_index().t().tolist())) == [(0, 1), (1, 0)]
+
+
+def test_edges_into_halo_reverse_the_edges_out_of_it():
+    assert path_batch().edges_into_halo().tolist() == [[1], [2]]
+
+
+def test_keep_halo_removes_exactly_the_marked_rows_and_their_edges(batcher):
+    batch = batcher.batch(torch.tensor([2, 3]))
+    keep = torch.arange(batch.halo_nodes.numel()) % 3 != 1
+    kept = batch.keep_halo(keep)
+    assert kept.batch_size == batch.batch_size
+    assert torch.equal(kept.n_id, torch.cat([batch.batch_nodes, batch.halo_nodes[keep]]))
+    original = batch.n_id[batch.edge_index]
+    survives = torch.isin(original[0], kept.n_id)
+    assert torch.equal(kept.n_id[kept.edge_index], original[:, survives])
+    assert not survives.all()

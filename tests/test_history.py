@@ -1,6 +1,6 @@
 import torch
 
-from visagnn.history import History
+from visagnn.history import History, layer_histories
 
 
 def test_push_pull_round_trip():
@@ -28,15 +28,21 @@ def test_persistence_counts_iterations_since_last_push():
     history.fill(torch.zeros(5, 1), iteration=0)
     history.push(torch.tensor([1, 3]), torch.ones(2, 1), iteration=4)
     history.push(torch.tensor([3]), torch.ones(1, 1), iteration=9)
-    assert history.persistence(torch.arange(5), iteration=10).tolist() == [10, 6, 10, 1, 10]
+    assert history.persistence(iteration=10).tolist() == [10, 6, 10, 1, 10]
+    assert history.persistence(10, torch.tensor([3, 1])).tolist() == [1, 6]
 
 
-def test_grad_norm_is_recorded_in_backward():
+def test_recorded_grad_norms_land_on_their_nodes_only():
     history = History(num_nodes=6, dim=3)
-    h = torch.randn(2, 3, requires_grad=True)
-    weights = torch.tensor([[1.0, -2.0, 0.5], [3.0, 0.0, 1.0]])
-    history.track_grad_norm(torch.tensor([4, 1]), h)
-    ((h * weights).sum() + (h ** 2).sum()).backward()
-    expected = (weights + 2 * h.detach()).norm(dim=-1)
-    assert torch.allclose(history.grad_norm[torch.tensor([4, 1])], expected)
-    assert history.grad_norm[[0, 2, 3, 5]].eq(0).all()
+    history.record_grad_norm(torch.tensor([4, 1]), torch.tensor([2.5, 0.5]))
+    assert history.grad_norm.tolist() == [0.0, 0.5, 0.0, 0.0, 2.5, 0.0]
+    history.fill(torch.zeros(6, 3))
+    assert history.grad_norm.eq(0).all()
+
+
+def test_empty_like_and_layer_histories_match_the_shapes():
+    histories = layer_histories(7, [4, 2])
+    assert [(h.num_nodes, h.dim) for h in histories] == [(7, 4), (7, 2)]
+    twin = histories[0].empty_like()
+    assert (twin.num_nodes, twin.dim, twin.device) == (7, 4, histories[0].device)
+    assert twin.embedding.eq(0).all() and twin.last_push.eq(-1).all()

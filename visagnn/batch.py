@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from visagnn.graph import CSRGraph
-from visagnn.partition import Partition
+from visagnn.metis import Partition
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,7 @@ class SubgraphBatch:
 
     ``n_id`` lists the in-batch nodes first (the selected parts' contiguous id ranges, in part
     order), then the halo: every node outside the batch with an edge into it, sorted. ``edge_index``
-    holds, in local ids (positions in ``n_id``), every edge whose target is in the batch; ``e_id``
-    gives each edge's position in the graph's CSR order.
+    holds, in local ids (positions in ``n_id``), every edge whose target is in the batch.
 
     Example: a path ``0 - 1 - 2 - 3`` in parts ``{0, 1}`` and ``{2, 3}``; the batch of part 0 has
     ``n_id = [0, 1, 2]``, ``batch_size = 2``, halo ``[2]`` and the edges ``1→0, 0→1, 2→1`` as
@@ -29,16 +28,11 @@ class SubgraphBatch:
     n_id: Tensor
     batch_size: int
     edge_index: Tensor
-    e_id: Tensor
     parts: Tensor
 
     @property
     def num_nodes(self) -> int:
         return self.n_id.numel()
-
-    @property
-    def num_halo(self) -> int:
-        return self.n_id.numel() - self.batch_size
 
     @property
     def batch_nodes(self) -> Tensor:
@@ -53,8 +47,70 @@ class SubgraphBatch:
             self,
             n_id=self.n_id.to(device, non_blocking=non_blocking),
             edge_index=self.edge_index.to(device, non_blocking=non_blocking),
-            e_id=self.e_id.to(device, non_blocking=non_blocking),
         )
+
+    def induced_edge_index(self) -> Tensor:
+        """The edges whose source is in the batch too (local ids): the subgraph induced by the
+        in-batch nodes, without the halo's edges (Cluster-GCN's batch)."""
+        return self.edge_index[:, self.edge_index[0] < self.batch_size]
+
+    def edges_into_halo(self) -> Tensor:
+        """Edges ``i → j`` from in-batch nodes ``i`` into halo nodes ``j`` (local ids).
+
+        ``edge_index`` holds only edges into in-batch nodes; on an undirected graph the edges
+        into the halo from the batch are the reverses of the batch's edges out of the halo.
+        Example: the path batch of the class docstring gives ``[[1], [2]]`` (``1 → 2``).
+        """
+        source, target = self.edge_index
+        from_halo = source >= self.batch_size
+        return torch.stack([target[from_halo], source[from_halo]])
+
+    def keep_halo(self, keep: Tensor) -> SubgraphBatch:
+        """This batch without the halo rows where ``keep`` (one entry per halo row) is False,
+        nor their edges; the kept halo rows follow the in-batch nodes in their order.
+
+        Example: the path batch of the class docstring with ``keep = [False]`` has
+        ``n_id = [0, 1]`` and the edges ``1→0, 0→1``.
+        """
+        kept = keep.nonzero().flatten()
+        relabel = torch.full((self.num_nodes,), -1, dtype=torch.long, device=keep.device)
+        relabel[: self.batch_size] = torch.arange(self.batch_size, device=keep.device)
+        relabel[self.batch_size + kept] = torch.arange(
+            self.batch_size, self.batch_size + kept.numel(), device=keep.device
+        )
+        local = relabel[self.edge_index]
+        return replace(
+            self,
+            n_id=torch.cat([self.batch_nodes, self.halo_nodes[kept]]),
+            edge_index=local[:, local[0] >= 0],
+        )
+
+    def halo_neighbourhood(self, graph: CSRGraph) -> tuple[Tensor, Tensor]:
+        r"""The edges into the halo from inside the subgraph, and each halo node's share of them.
+
+        Returns ``(halo_edge_index, alpha)``: every edge into a halo node from a node of the
+        subgraph :math:`S` (batch plus halo), in local ids, and per halo node :math:`j` the
+        share of its neighbours, its self-loop included, that lie in :math:`S`,
+        :math:`\alpha_j = (|\mathcal{N}(j) \cap S| + 1) / (d_j + 1)` (1 when its neighbourhood
+        is complete). ``graph`` is the partition-ordered graph the batch was cut from; the
+        results are on CPU.
+
+        Example: the path ``0 - 1 - 2 - 3`` with the batch ``{0, 1}`` has the halo ``[2]``, the
+        halo edge ``1 → 2`` (``3`` is outside the subgraph) and ``alpha = [2 / 3]``.
+        """
+        n_id = self.n_id.cpu()
+        halo = n_id[self.batch_size :]
+        sources, target_positions, _ = graph.in_edges(halo)
+        order = torch.argsort(n_id)
+        sorted_ids = n_id[order]
+        position = torch.searchsorted(sorted_ids, sources).clamp(max=n_id.numel() - 1)
+        inside = sorted_ids[position] == sources
+        edge_index = torch.stack(
+            [order[position[inside]], target_positions[inside] + self.batch_size]
+        )
+        counts = torch.bincount(target_positions[inside], minlength=halo.numel())
+        alpha = (counts + 1) / (graph.degree[halo] + 1)
+        return edge_index, alpha.to(torch.float32)
 
 
 class SubgraphBatcher:
@@ -83,7 +139,7 @@ class SubgraphBatcher:
             batch_size
         )
 
-        sources, target_local, e_id = self.graph.in_edges(batch_nodes)
+        sources, target_local, _ = self.graph.in_edges(batch_nodes)
         selected = torch.zeros(self.num_parts, dtype=torch.bool)
         selected[parts] = True
         source_part = self.part_of_node[sources]
@@ -100,7 +156,6 @@ class SubgraphBatcher:
             n_id=torch.cat([batch_nodes, halo_nodes]),
             batch_size=batch_size,
             edge_index=torch.stack([source_local, target_local]),
-            e_id=e_id,
             parts=parts,
         )
 

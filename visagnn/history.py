@@ -14,8 +14,8 @@ class History:
     * ``last_push[j]``: the training iteration of the last push of ``j`` (``-1``: never), so that
       the persistence time is ``T_j = t - last_push[j]`` at iteration ``t``;
     * ``grad_norm[j]``: ``‖∂L/∂h_j‖``, the norm of the loss gradient with respect to ``j``'s
-      embedding the last time ``j`` was in the batch, captured in the backward pass by
-      :meth:`track_grad_norm` (0 until then).
+      embedding the last time ``j`` was in the batch, written by :meth:`record_grad_norm` in the
+      backward pass (0 until then).
 
     On a CUDA device the store lives in pinned CPU memory (``keep_on_device=True`` keeps it in
     device memory instead); pulls gather rows into pinned buffers and copy them asynchronously.
@@ -30,6 +30,7 @@ class History:
         keep_on_device: bool = False,
     ) -> None:
         self.device = torch.device(device)
+        self.keep_on_device = keep_on_device
         on_cuda = self.device.type == "cuda"
         keep_here = keep_on_device or not on_cuda
         self.storage_device = self.device if keep_here else torch.device("cpu")
@@ -48,6 +49,10 @@ class History:
     @property
     def dim(self) -> int:
         return self.embedding.size(1)
+
+    def empty_like(self) -> History:
+        """A zero history of the same shape, on the same devices (e.g. for gradients)."""
+        return History(self.num_nodes, self.dim, self.device, self.keep_on_device)
 
     def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``."""
@@ -70,17 +75,22 @@ class History:
         self.last_push.fill_(iteration)
         self.grad_norm.zero_()
 
-    def persistence(self, n_id: Tensor, iteration: int) -> Tensor:
-        """``T_j = iteration - last_push[j]``: iterations since ``j``'s history was written."""
-        return iteration - self.last_push[n_id.to(self.device)]
+    def persistence(self, iteration: int, n_id: Tensor | None = None) -> Tensor:
+        """``T_j = iteration - last_push[j]``: iterations since ``j``'s history was written, for
+        the nodes ``n_id`` (every node when ``None``)."""
+        last_push = self.last_push if n_id is None else self.last_push[n_id.to(self.device)]
+        return iteration - last_push
 
-    def track_grad_norm(self, n_id: Tensor, embedding: Tensor) -> None:
-        """Record ``‖∂L/∂h_j‖`` of the rows of ``embedding`` (nodes ``n_id``) when backward runs."""
-        if not embedding.requires_grad:
-            return
-        index = n_id.to(self.device)
+    def record_grad_norm(self, n_id: Tensor, grad_norm: Tensor) -> None:
+        """Store ``‖∂L/∂h_j‖`` of the nodes ``n_id``."""
+        self.grad_norm[n_id.to(self.device)] = grad_norm.detach().to(self.device)
 
-        def store(grad: Tensor) -> None:
-            self.grad_norm[index] = grad.detach().norm(dim=-1).to(self.device)
 
-        embedding.register_hook(store)
+def layer_histories(
+    num_nodes: int,
+    dims: list[int],
+    device: torch.device | str = "cpu",
+    keep_on_device: bool = False,
+) -> list[History]:
+    """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
+    return [History(num_nodes, dim, device, keep_on_device) for dim in dims]

@@ -7,6 +7,7 @@ Pure functions of tensors; they never look at a graph or a mask. :meth:`GraphDat
 from __future__ import annotations
 
 import torch
+from scipy.stats import rankdata
 from torch import Tensor
 
 
@@ -70,15 +71,6 @@ def roc_auc(scores: Tensor, y: Tensor) -> float:
     if num_positive == 0 or num_negative == 0:
         raise ValueError("roc_auc is undefined when only one class occurs among the labels")
 
-    sorted_scores, order = scores.sort()
-    _, group, group_size = torch.unique_consecutive(
-        sorted_scores, return_inverse=True, return_counts=True
-    )
-    # Ranks last..first of a tie group are end-size+1..end; their mean is end - (size-1)/2.
-    group_end = group_size.cumsum(0).double()
-    mean_rank = group_end - (group_size.double() - 1) / 2
-    rank = torch.empty_like(scores)
-    rank[order] = mean_rank[group]
-
-    u_statistic = rank[positive].sum() - num_positive * (num_positive + 1) / 2
+    rank = torch.from_numpy(rankdata(scores.cpu().numpy()))  # ties share their mean rank
+    u_statistic = rank[positive.cpu()].sum() - num_positive * (num_positive + 1) / 2
     return (u_statistic / (num_positive * num_negative)).item()

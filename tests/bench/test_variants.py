@@ -29,7 +29,7 @@ def test_unknown_method_lists_the_registered_ones():
 @pytest.mark.parametrize("spec, message", [
     ("gas --lam 0.3", "unrecognized arguments: --lam 0.3"),
     ("visagnn-sum --lam high", "invalid float value"),
-    ("visagnn-sum --staleness guess", "invalid choice"),
+    ("visagnn-sum --criterion guess", "invalid choice"),
 ])
 def test_bad_flags_name_the_method_flags(spec, message):
     with pytest.raises(ValueError, match=message) as error:

@@ -31,9 +31,9 @@ def test_epoch_steps_once_per_batch_with_training_nodes(gas):
         bool(gas.train_mask[batch.batch_nodes].any()) for batch in gas.inference_loader
     )
     gas.train_epoch(1)
-    assert gas.iteration == batches_with_training_nodes
+    assert gas.clock.iteration == batches_with_training_nodes
     pushed = torch.stack([h.last_push for h in gas.model.histories])
-    assert pushed.max() == gas.iteration
+    assert pushed.max() == gas.clock.iteration
 
 
 @torch.no_grad()

@@ -6,16 +6,21 @@ import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.clock import Clock
 from visagnn.config import resolve_config
 from visagnn.graph import CSRGraph
-from visagnn.methods.lmc import LMC
+from visagnn.history import layer_histories
+from visagnn.methods.lmc import LMC, LMCHalo
+from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
-from visagnn.nn.historical import HistoricalModel
-from visagnn.nn.lmc_model import LMCModel, halo_neighbourhood
-from visagnn.partition import Partition, partition_graph
+from visagnn.nn.halo_policy import HaloPolicy
+from visagnn.nn.historical_model import HistoricalModel
 from visagnn.train import run
 
-CPU = torch.device("cpu")
+
+def lmc_model(backbone, graph, beta):
+    return HistoricalModel(backbone, layer_histories(graph.num_nodes, backbone.hidden_dims),
+                           LMCHalo(graph, beta))
 
 
 def undirected(edges: list[tuple[int, int]], num_nodes: int) -> CSRGraph:
@@ -44,7 +49,7 @@ def test_halo_neighbourhood_of_a_path():
     graph = undirected([(0, 1), (1, 2), (2, 3)], 4)
     batcher = SubgraphBatcher(graph, Partition(torch.arange(4), torch.tensor([0, 2, 4])))
     batch = batcher.batch(torch.tensor([0]))
-    edge_index, alpha = halo_neighbourhood(graph, batch)
+    edge_index, alpha = batch.halo_neighbourhood(graph)
     assert batch.n_id.tolist() == [0, 1, 2]
     assert edge_index.tolist() == [[1], [2]]  # 1 → 2; 3 → 2 leaves the subgraph
     assert torch.allclose(alpha, torch.tensor([2 / 3]))
@@ -53,7 +58,7 @@ def test_halo_neighbourhood_of_a_path():
 def test_halo_neighbourhood_matches_brute_force(community):
     graph, batcher, _ = community
     batch = batcher.batch(torch.tensor([1, 4]))
-    edge_index, alpha = halo_neighbourhood(graph, batch)
+    edge_index, alpha = batch.halo_neighbourhood(graph)
     subgraph = set(batch.n_id.tolist())
     halo = batch.halo_nodes.tolist()
     source, target = graph.edge_index.tolist()
@@ -77,15 +82,15 @@ def test_complete_halo_neighbourhoods_make_the_forward_exact_whatever_the_histor
     backbone = GATBackbone(4, 3, 2, num_layers=3, heads=2, dropout=0.0).eval()
     x = torch.randn(6, 4)
     full = full_batch_forward(backbone, graph, x)
-    model = LMCModel(backbone, graph, CPU, beta=1.0).eval()
-    gas = HistoricalModel(backbone, 6, CPU).eval()
+    model = lmc_model(backbone, graph, beta=1.0).eval()
+    gas = HistoricalModel(backbone, layer_histories(6, backbone.hidden_dims), HaloPolicy()).eval()
     for history, other in zip(model.histories, gas.histories, strict=True):
         history.fill(torch.randn(6, history.dim) * 10)
         other.fill(history.embedding)
 
-    assert torch.allclose(model(x[batch.n_id], batch, 1), full[-1][:3], atol=1e-5)
+    assert torch.allclose(model(x[batch.n_id], batch, Clock(1)), full[-1][:3], atol=1e-5)
     assert all(history.rows_pulled == 0 for history in model.histories)
-    assert not torch.allclose(gas(x[batch.n_id], batch, 1), full[-1][:3], atol=1e-2)
+    assert not torch.allclose(gas(x[batch.n_id], batch, Clock(1)), full[-1][:3], atol=1e-2)
 
 
 @torch.no_grad()
@@ -93,14 +98,15 @@ def test_zero_beta_with_exact_histories_is_exact(community):
     graph, batcher, x = community
     backbone = GATBackbone(16, 8, 5, num_layers=3, heads=2, dropout=0.0).eval()
     full = full_batch_forward(backbone, graph, x)
-    models = {beta: LMCModel(backbone, graph, CPU, beta=beta).eval() for beta in (0.0, 1.0)}
+    models = {beta: lmc_model(backbone, graph, beta=beta).eval() for beta in (0.0, 1.0)}
     for model in models.values():
         for history, exact in zip(model.histories, full[:-1], strict=True):
             history.fill(exact)
     errors = {beta: 0.0 for beta in models}
     for batch in PartitionBatchLoader(batcher, 3, shuffle=False):
         for beta, model in models.items():
-            error = (model(x[batch.n_id], batch, 1) - full[-1][batch.batch_nodes]).abs().max()
+            out = model(x[batch.n_id], batch, Clock(1))
+            error = (out - full[-1][batch.batch_nodes]).abs().max()
             errors[beta] = max(errors[beta], float(error))
     assert errors[0.0] < 1e-5
     assert errors[1.0] > 1e-3  # incomplete up-to-date rows are mixed in
@@ -117,20 +123,21 @@ def test_compensated_gradients_equal_autograd_of_their_definition(community):
     graph, batcher, x = community
     beta = 0.6
     backbone = GATBackbone(16, 8, 5, num_layers=3, heads=2, dropout=0.0)
-    model = LMCModel(backbone, graph, CPU, beta=beta).eval()
-    for history, grads in zip(model.histories, model.grad_histories, strict=True):
+    model = lmc_model(backbone, graph, beta=beta).eval()
+    for history, grads in zip(model.histories, model.halo_policy.grad_histories, strict=True):
         history.fill(torch.randn(240, history.dim))
         grads.fill(torch.randn(240, grads.dim))
     batch = batcher.batch(torch.tensor([1, 4]))
     labels = torch.randint(5, (batch.batch_size,))
-    halo_grads = [grads.embedding[batch.halo_nodes].clone() for grads in model.grad_histories]
+    grad_histories = model.halo_policy.grad_histories
+    halo_grads = [grads.embedding[batch.halo_nodes].clone() for grads in grad_histories]
 
-    F.cross_entropy(model(x[batch.n_id], batch, 1), labels).backward()
+    F.cross_entropy(model(x[batch.n_id], batch, Clock(1)), labels).backward()
     lmc_grads = [p.grad.clone() for p in backbone.parameters()]
-    pushed = [grads.embedding[batch.batch_nodes] for grads in model.grad_histories]
+    pushed = [grads.embedding[batch.batch_nodes] for grads in model.halo_policy.grad_histories]
 
     frozen = copy.deepcopy(backbone).requires_grad_(False)
-    halo_edges, alpha = halo_neighbourhood(graph, batch)
+    halo_edges, alpha = batch.halo_neighbourhood(graph)
     weight = torch.where(alpha < 1, beta * alpha, torch.ones_like(alpha)).unsqueeze(-1)
     assert (weight < 1).any()
     h, extra, fresh_rows, size = x[batch.n_id], 0.0, [], batch.num_nodes

@@ -4,15 +4,17 @@ import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
 from visagnn.batch import SubgraphBatcher
+from visagnn.clock import Clock
 from visagnn.config import resolve_config
-from visagnn.nn.backbone import GATBackbone
-from visagnn.nn.historical import HistoricalModel
-from visagnn.nn.refresh_model import ReFreshModel
-from visagnn.partition import partition_graph
+from visagnn.history import layer_histories
+from visagnn.methods.refresh import ReFreshHalo, ReFreshOptions
+from visagnn.metis import partition_graph
+from visagnn.nn.backbone import GATBackbone, LayerInput
+from visagnn.nn.halo_policy import HaloPolicy
+from visagnn.nn.historical_model import HistoricalModel
 from visagnn.train import run
 
 NUM_NODES = 240
-CPU = torch.device("cpu")
 
 
 @pytest.fixture
@@ -26,15 +28,16 @@ def setup(csr):
 
 
 def make_model(backbone, staleness_threshold, grad_quantile):
-    model = ReFreshModel(backbone, NUM_NODES, CPU, staleness_threshold=staleness_threshold,
-                         grad_quantile=grad_quantile).eval()
+    policy = ReFreshHalo(ReFreshOptions(staleness_threshold, grad_quantile))
+    model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                            policy).eval()
     for history in model.histories:
         history.fill(torch.randn(NUM_NODES, history.dim))
     return model
 
 
 def train_step(model, batch, x, iteration):
-    out = model(x[batch.n_id], batch, iteration)
+    out = model(x[batch.n_id], batch, Clock(iteration))
     F.cross_entropy(out, torch.randint(5, (batch.batch_size,))).backward()
 
 
@@ -45,7 +48,7 @@ def test_admits_the_rows_at_most_at_their_batch_quantile(setup):
     train_step(model, batch, x, iteration=1)
     outside = torch.ones(NUM_NODES, dtype=torch.bool)
     outside[batch.batch_nodes] = False
-    for history, admitted in zip(model.histories, model.admitted, strict=True):
+    for history, admitted in zip(model.histories, model.halo_policy.admitted, strict=True):
         norms = history.grad_norm[batch.batch_nodes]
         assert norms.gt(0).all()
         expected = norms <= torch.quantile(norms, 0.75)
@@ -63,14 +66,15 @@ def test_evicts_exactly_the_rows_past_either_threshold(setup):
     for index, history in enumerate(model.histories):
         history.last_push[halo[::3]] = -1  # T_j = 6 > 5
         old = iteration - history.last_push[halo] > 5
-        unstable = ~model.admitted[index][halo]
+        unstable = ~model.halo_policy.admitted[index][halo]
         expected_evicted = old | unstable
         assert old.any() and unstable.any() and (~expected_evicted).any()
 
         fresh = torch.randn(batch.batch_size, history.dim)
         rows = x if index == 0 else model.histories[index - 1].embedding
-        inp = model.next_input(index, model.exact_input(index, rows[batch.n_id], batch), fresh,
-                               batch, iteration)
+        layer_input = LayerInput(rows[batch.n_id], batch.edge_index, batch.n_id,
+                                 batch.batch_size)
+        inp = model.halo_policy.next_input(index, layer_input, fresh, batch, Clock(iteration))
 
         kept = halo[~expected_evicted]
         assert torch.equal(inp.n_id, torch.cat([batch.batch_nodes, kept]))
@@ -87,14 +91,15 @@ def test_without_evictions_it_is_gas(setup):
     model = make_model(backbone, staleness_threshold=10**6, grad_quantile=1.0)
     with torch.enable_grad():
         train_step(model, batcher.batch(torch.tensor([0, 1])), x, iteration=1)
-    assert all(admitted.all() for admitted in model.admitted)
-    gas = HistoricalModel(backbone, NUM_NODES, CPU).eval()
+    assert all(admitted.all() for admitted in model.halo_policy.admitted)
+    gas = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                          HaloPolicy()).eval()
     for ours, theirs in zip(model.histories, gas.histories, strict=True):
         theirs.fill(ours.embedding)
     batch = batcher.batch(torch.tensor([2, 5]))
-    expected = gas(x[batch.n_id], batch, iteration=2)
-    assert torch.allclose(model(x[batch.n_id], batch, iteration=2), expected, atol=1e-6)
-    assert model.halo_rows_evicted == 0
+    expected = gas(x[batch.n_id], batch, Clock(2))
+    assert torch.allclose(model(x[batch.n_id], batch, Clock(2)), expected, atol=1e-6)
+    assert model.halo_policy.halo_rows_evicted == 0
 
 
 @pytest.mark.parametrize("backbone", ["gat", "gcn"])

@@ -4,14 +4,109 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
+from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser, split_arguments
+from visagnn.clock import Clock
 from visagnn.config import resolve_config
 from visagnn.datasets import load_dataset
+from visagnn.history import layer_histories
 from visagnn.methods import create_method
-from visagnn.methods.visagnn import VisagnnOptions
+from visagnn.methods.visagnn import StalenessHalo, VisagnnOptions
+from visagnn.metis import partition_graph
+from visagnn.nn.backbone import LayerInput
+from visagnn.nn.historical_model import HistoricalModel
+from visagnn.nn.staleness_backbone import StalenessGATBackbone
 from visagnn.train import run
 
 FAST = dict(num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)
+
+NUM_NODES = 240
+
+
+def staleness_model(csr, augment="sum", softmax="joint", criterion="grad",
+                    persistence_threshold=None):
+    torch.manual_seed(0)
+    partition = partition_graph(csr, num_parts=8)
+    graph = csr.permute(partition.perm)
+    backbone = StalenessGATBackbone(16, 8, 5, graph.degree, num_layers=3, heads=2, out_heads=2,
+                                    dropout=0.5, augment=augment, softmax=softmax)
+    policy = StalenessHalo(criterion, persistence_threshold, staleness_loss=None, lam=0.0)
+    model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                            policy).eval()
+    return SubgraphBatcher(graph, partition), model, torch.randn(NUM_NODES, 16)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("augment", ["cat", "sum", None])
+@pytest.mark.parametrize("batch_parts", [1, 3])
+def test_minibatch_forward_is_exact_with_exact_history_and_zero_staleness(csr, augment,
+                                                                          batch_parts):
+    batcher, model, x = staleness_model(csr, augment)
+    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
+    for history, rows in zip(model.histories, exact[:-1], strict=True):
+        history.fill(rows)
+    loader = PartitionBatchLoader(batcher, batch_parts, generator=torch.Generator().manual_seed(0))
+    for batch in loader:
+        out = model(x[batch.n_id], batch, Clock(1))
+        assert torch.allclose(out, exact[-1][batch.batch_nodes], atol=1e-5)
+    assert all(history.rows_pulled > 0 for history in model.histories)
+
+
+@torch.no_grad()
+def test_split_form_is_exact_when_the_batch_reads_no_history(csr):
+    batcher, model, x = staleness_model(csr, "cat", softmax="split")
+    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 3, shuffle=False))
+    batch = batcher.batch(torch.arange(8))
+    out = model(x[batch.n_id], batch, Clock(1))
+    assert all(history.rows_pulled == 0 for history in model.histories)
+    assert torch.allclose(out, exact[-1], atol=1e-5)
+
+
+@torch.no_grad()
+def test_stale_history_changes_the_output(csr):
+    batcher, model, x = staleness_model(csr)
+    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
+    for history, rows in zip(model.histories, exact[:-1], strict=True):
+        history.fill(rows)
+        history.grad_norm.uniform_(0.5, 2.0)
+    batch = batcher.batch(torch.tensor([1, 4]))
+    out = model(x[batch.n_id], batch, Clock(1))
+    assert not torch.allclose(out, exact[-1][batch.batch_nodes], atol=1e-3)
+
+
+def test_halo_rows_carry_their_normalised_criterion(csr):
+    batcher, model, x = staleness_model(csr, criterion="persistence")
+    for history in model.histories:
+        history.fill(torch.randn(NUM_NODES, history.dim))
+    batch = batcher.batch(torch.tensor([0, 5]))
+    history = model.histories[0]
+    history.push(batch.halo_nodes[:3], torch.zeros(3, history.dim), iteration=6)
+    fresh = torch.randn(batch.batch_size, history.dim)
+    layer_input = LayerInput(x[batch.n_id], batch.edge_index, batch.n_id, batch.batch_size)
+    inp = model.halo_policy.next_input(0, layer_input, fresh, batch, Clock(10))
+    assert inp.staleness[: batch.batch_size].eq(0).all()
+    persistence = history.persistence(10).float()
+    expected = torch.log1p(history.persistence(10, batch.halo_nodes) / persistence.mean())
+    assert torch.allclose(inp.staleness[batch.batch_size:], expected)
+
+
+def test_persistence_dropping_leaves_out_exactly_the_halo_above_threshold(csr):
+    batcher, model, x = staleness_model(csr, persistence_threshold=5)
+    for history in model.histories:
+        history.fill(torch.randn(NUM_NODES, history.dim), iteration=0)
+    batch = batcher.batch(torch.tensor([2, 3]))
+    recent = batch.halo_nodes[::2]
+    model.histories[0].push(recent, torch.zeros(recent.numel(), 16), iteration=7)
+    layer_input = LayerInput(x[batch.n_id], batch.edge_index, batch.n_id, batch.batch_size)
+    inp = model.halo_policy.next_input(0, layer_input, torch.randn(batch.batch_size, 16), batch,
+                                       Clock(12))
+
+    assert torch.equal(inp.n_id, torch.cat([batch.batch_nodes, recent]))
+    global_edges = inp.n_id[inp.edge_index]
+    original = batch.n_id[batch.edge_index]
+    kept = torch.isin(original[0], torch.cat([batch.batch_nodes, recent]))
+    assert torch.equal(global_edges, original[:, kept])
+    assert torch.equal(inp.x[batch.batch_size:], model.histories[0].pull(recent))
 
 
 @pytest.fixture
@@ -33,7 +128,7 @@ def test_visagnn_learns_an_unseen_graph(graph_path, tmp_path, method):
     (dict(attention=False), ["loss", "augment"]),
     (dict(loss=False), ["attention", "augment"]),
     (dict(augment=False), ["attention", "loss"]),
-    (dict(staleness="persistence", persistence_threshold=3, softmax="joint"),
+    (dict(criterion="persistence", persistence_threshold=3, softmax="joint"),
      ["attention", "loss", "augment", "persistence_dropping"]),
 ])
 def test_every_switch_runs_and_is_named_in_the_summary(graph_path, tmp_path, switches,
@@ -56,8 +151,8 @@ def test_one_epoch_trains_beta_and_the_staleness_weight(graph_path, tmp_path):
     method.train_epoch(2)
     assert not torch.equal(backbone.convs[1].beta, beta)
     assert not torch.equal(backbone.augments[0].weight.weight, weight)
-    assert backbone.epoch == 2
-    assert method.staleness_loss.previous.last_push.eq(2).any()
+    assert method.clock.epoch == 2
+    assert method.policy.staleness_loss.previous.last_push.eq(2).any()
 
 
 @pytest.mark.parametrize("method", ["gas", "visagnn-cat"])
@@ -86,13 +181,13 @@ def test_true_staleness_is_measured_every_k_epochs(graph_path, tmp_path, method)
 def test_command_line_switches_reach_the_options():
     args = build_parser().parse_args([
         "run", "--method", "visagnn-cat", "--no-attention", "--no-loss", "--no-augment",
-        "--lam", "0.3", "--staleness", "persistence", "--persistence-threshold", "40",
+        "--lam", "0.3", "--criterion", "persistence", "--persistence-threshold", "40",
         "--softmax", "joint"])
     _, options = split_arguments(args)
     assert VisagnnOptions(**options) == VisagnnOptions(
-        attention=False, loss=False, augment=False, lam=0.3, staleness="persistence",
+        attention=False, loss=False, augment=False, lam=0.3, criterion="persistence",
         persistence_threshold=40, softmax="joint")
-    assert VisagnnOptions() == VisagnnOptions(lam=0.5, staleness="grad", softmax="split")
+    assert VisagnnOptions() == VisagnnOptions(lam=0.5, criterion="grad", softmax="split")
 
 
 def test_bad_options_name_the_field():

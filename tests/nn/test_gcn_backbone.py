@@ -6,11 +6,13 @@ from tests.graphs import write_community_graph
 from visagnn.batch import SubgraphBatcher
 from visagnn.config import RunConfig, resolve_config
 from visagnn.datasets import load_dataset
+from visagnn.history import layer_histories
 from visagnn.methods import create_method
+from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone, symmetric_normalization
-from visagnn.nn.historical import HistoricalModel
-from visagnn.partition import partition_graph
+from visagnn.nn.halo_policy import HaloPolicy
+from visagnn.nn.historical_model import HistoricalModel
 
 NUM_NODES = 240
 
@@ -22,7 +24,8 @@ def setup(csr):
     graph = csr.permute(partition.perm)
     batcher = SubgraphBatcher(graph, partition)
     backbone = GCNBackbone(16, 12, 5, graph.degree, num_layers=3, dropout=0.5)
-    model = HistoricalModel(backbone, NUM_NODES, torch.device("cpu")).eval()
+    model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                            HaloPolicy()).eval()
     return graph, batcher, model, torch.randn(NUM_NODES, 16)
 
 

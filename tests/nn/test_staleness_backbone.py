@@ -73,12 +73,23 @@ def test_no_attention_ignores_staleness_in_the_attention(edge_index):
     assert torch.equal(backbone.layer(1, fresh), backbone.layer(1, inp))
 
 
-def test_epoch_clock_and_repr(edge_index):
+@torch.no_grad()
+def test_the_input_epoch_sets_the_attention_decay(edge_index):
+    backbone = make_backbone(edge_index, augment=None).eval()
+    inp = stale_input(edge_index, 16)
+    later = LayerInput(inp.x, inp.edge_index, inp.n_id, inp.num_targets, inp.staleness, epoch=5)
+    conv = backbone.convs[1]
+    centrality = backbone.centrality[inp.n_id]
+    historical = torch.arange(NUM_NODES) >= inp.num_targets
+    expected = torch.nn.functional.elu(conv(inp.x, inp.edge_index, staleness=inp.staleness,
+                                            centrality=centrality, historical=historical,
+                                            epoch=5))
+    assert torch.equal(backbone.layer(1, later), expected)
+    assert not torch.allclose(backbone.layer(1, later), backbone.layer(1, inp))
+
+
+def test_repr(edge_index):
     backbone = make_backbone(edge_index, augment="sum")
-    backbone.set_epoch(5)
-    assert backbone.epoch == 5
-    with pytest.raises(ValueError, match="epoch"):
-        backbone.set_epoch(0)
     assert repr(backbone).startswith("StalenessGATBackbone(16, 5, num_layers=3, heads=2")
     with pytest.raises(ValueError, match="augment"):
         make_backbone(edge_index, augment="product")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from visagnn.methods.base import register_method
-from visagnn.methods.historical import HistoricalMethod
+from visagnn.methods.historical_method import HistoricalMethod
 
 
 @register_method

@@ -16,9 +16,9 @@ from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method, register_method
 from visagnn.methods.defaults import PLANETOID, attention_free_width
 from visagnn.methods.optim import optimizer_step
+from visagnn.metis import Partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
-from visagnn.partition import Partition
 from visagnn.sampler import NeighborSampler
 
 DEFAULT_FANOUTS: dict[int, tuple[int, ...]] = {2: (25, 10), 3: (15, 10, 5)}

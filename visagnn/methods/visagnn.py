@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
+from visagnn.clock import Clock
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.methods.base import register_method
-from visagnn.methods.historical import HistoricalMethod
+from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.nn.backbone import LayerInput
+from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.staleness_attention import SoftmaxForm
 from visagnn.nn.staleness_backbone import Augmentation, StalenessGATBackbone
 from visagnn.nn.staleness_loss import StalenessLoss
-from visagnn.nn.staleness_model import StalenessModel
-from visagnn.staleness import Criterion
+from visagnn.staleness_criteria import CRITERIA, Criterion, staleness_criterion
 
 COMPONENTS = ("attention", "loss", "augment")
 
@@ -40,7 +43,7 @@ class VisagnnOptions:
     augment: bool = field(default=True, metadata={
         "help": "staleness-augmented embeddings (eqs. 11-12) (Table 4 'w/o emb')"})
     lam: float = field(default=0.5, metadata={"help": "weight λ of the staleness loss (eq. 9)"})
-    staleness: Criterion = field(default="grad", metadata={
+    criterion: Criterion = field(default="grad", metadata={
         "help": "staleness criterion s_j: cached gradient norm or persistence time T_j"})
     persistence_threshold: int | None = field(default=None, metadata={
         "help": "G_thres: leave out halo nodes whose persistence exceeds this many iterations "
@@ -53,9 +56,9 @@ class VisagnnOptions:
     def __post_init__(self) -> None:
         if self.lam < 0:
             raise ValueError(f"VisagnnOptions.lam must be >= 0, got {self.lam}")
-        if self.staleness not in ("grad", "persistence"):
+        if self.criterion not in CRITERIA:
             raise ValueError(
-                f"VisagnnOptions.staleness must be 'grad' or 'persistence', got {self.staleness!r}"
+                f"VisagnnOptions.criterion must be one of {CRITERIA}, got {self.criterion!r}"
             )
         if self.persistence_threshold is not None and self.persistence_threshold < 0:
             raise ValueError(
@@ -68,6 +71,61 @@ class VisagnnOptions:
             )
 
 
+class StalenessHalo(HaloPolicy):
+    r"""Halo rows that carry their staleness into the next layer, and VISAGNN's staleness loss.
+
+    For the input of layer :math:`l + 1` the halo rows are pulled from the layer's history as in
+    GAS, with :math:`s_j` from :func:`~visagnn.staleness_criteria.staleness_criterion` (0 for
+    the fresh in-batch rows) in :attr:`LayerInput.staleness` and the epoch :math:`t` of the
+    attention decay in :attr:`LayerInput.epoch`; the backbone
+    (:class:`~visagnn.nn.staleness_backbone.StalenessGATBackbone`) penalises and augments them.
+    With ``persistence_threshold`` set, halo nodes whose persistence :math:`T_j` exceeds
+    :math:`G_{thres}` iterations are left out of the iteration's aggregation (end of section
+    3.4): they are neither pulled nor do their edges enter the layer. Exact inference is
+    unchanged (no staleness, nothing dropped).
+
+    With exact histories and every :math:`s_j = 0`, the mini-batch forward equals exact
+    inference when the attention uses the joint softmax; the split softmax normalises the halo
+    rows apart from the batch's and is exact only for a batch that reads no history.
+
+    The extra loss is :math:`\lambda \mathcal{L}_{stale}` (eq. 9,
+    :class:`~visagnn.nn.staleness_loss.StalenessLoss`) when ``staleness_loss`` is given.
+    """
+
+    def __init__(
+        self,
+        criterion: Criterion,
+        persistence_threshold: int | None,
+        staleness_loss: StalenessLoss | None,
+        lam: float,
+    ) -> None:
+        self.criterion = criterion
+        self.persistence_threshold = persistence_threshold
+        self.staleness_loss = staleness_loss
+        self.lam = lam
+
+    def next_input(
+        self, index: int, inp: LayerInput, fresh: Tensor, batch: SubgraphBatch, clock: Clock
+    ) -> LayerInput:
+        history = self.histories[index]
+        if self.persistence_threshold is not None:
+            persistence = history.persistence(clock.iteration, batch.halo_nodes)
+            batch = batch.keep_halo((persistence <= self.persistence_threshold).to(
+                batch.n_id.device))
+        halo = batch.halo_nodes
+        staleness = torch.cat([
+            fresh.new_zeros(batch.batch_size),
+            staleness_criterion(history, halo, clock.iteration, self.criterion).to(fresh.dtype),
+        ])
+        return LayerInput(torch.cat([fresh, history.pull(halo)]), batch.edge_index, batch.n_id,
+                          batch.batch_size, staleness, clock.epoch)
+
+    def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
+        if self.staleness_loss is None:
+            return None
+        return self.lam * self.staleness_loss(out, batch.batch_nodes, clock.epoch)
+
+
 class Visagnn(HistoricalMethod):
     r"""VISAGNN (section 3): GAS's historical embeddings made staleness-aware three ways.
 
@@ -78,9 +136,10 @@ class Visagnn(HistoricalMethod):
     * staleness-augmented halo rows, concatenation (VISAGNN-Cat, eq. 11) or summation
       (VISAGNN-Sum, eq. 12);
 
-    plus, optionally, dropping halo nodes whose persistence exceeds ``persistence_threshold``.
-    Each can be switched off for the ablations of Table 4. The staleness criterion :math:`s_j`
-    is the cached gradient norm (default, as the paper) or the persistence time.
+    plus, optionally, dropping halo nodes whose persistence exceeds ``persistence_threshold``
+    (:class:`StalenessHalo`). Each can be switched off for the ablations of Table 4. The
+    staleness criterion :math:`s_j` is the cached gradient norm (default, as the paper) or the
+    persistence time.
     """
 
     options_class = VisagnnOptions
@@ -93,16 +152,11 @@ class Visagnn(HistoricalMethod):
                 f"'gat', got {config.backbone!r}"
             )
         super().__init__(dataset, config, options)
-        self.staleness_loss = (
-            StalenessLoss(self.parted.num_nodes, dataset.num_classes, self.device,
-                          config.keep_history_on_device)
-            if options.loss else None
-        )
 
-    def build_backbone(self, in_channels: int | None = None) -> StalenessGATBackbone:
+    def build_backbone(self) -> StalenessGATBackbone:
         config, options = self.config, self.options
         return StalenessGATBackbone(
-            in_channels if in_channels is not None else self.in_channels,
+            self.parted.x.size(1),
             config.hidden_channels,
             self.dataset.num_classes,
             self.parted.graph.degree,
@@ -115,26 +169,15 @@ class Visagnn(HistoricalMethod):
             softmax=options.softmax,
         )
 
-    def build_model(self) -> StalenessModel:
-        return StalenessModel(
-            self.build_backbone(),
-            self.parted.num_nodes,
-            self.device,
-            self.config.keep_history_on_device,
-            criterion=self.options.staleness,
-            persistence_threshold=self.options.persistence_threshold,
+    def build_policy(self) -> StalenessHalo:
+        options = self.options
+        staleness_loss = (
+            StalenessLoss(self.parted.num_nodes, self.dataset.num_classes, self.device,
+                          self.config.keep_history_on_device)
+            if options.loss else None
         )
-
-    def train_epoch(self, epoch: int) -> float:
-        self.model.backbone.set_epoch(epoch)
-        return super().train_epoch(epoch)
-
-    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
-        """Eq. 9: the task's cross-entropy plus λ times the staleness loss of the batch."""
-        task = super().loss(out, batch, train_rows)
-        if self.staleness_loss is None:
-            return task
-        return task + self.options.lam * self.staleness_loss(out, batch.batch_nodes, self.epoch)
+        return StalenessHalo(options.criterion, options.persistence_threshold, staleness_loss,
+                             options.lam)
 
     def describe(self) -> dict[str, Any]:
         components = [name for name in COMPONENTS if getattr(self.options, name)]

@@ -17,7 +17,8 @@ class LayerInput:
     ``x`` holds the rows of the nodes ``n_id`` (global ids): the ``num_targets`` target nodes
     first, then the other sources (the halo). ``edge_index`` (local ids) holds the edges into the
     targets. ``staleness`` is the staleness criterion ``s_j`` of every row (0 for fresh rows), set
-    by staleness-aware methods and ``None`` otherwise.
+    by staleness-aware methods and ``None`` otherwise; ``epoch`` is the training epoch ``t``
+    (from 1) of VISAGNN's attention decay ``γ(t) = β / t``, read only with ``staleness``.
     """
 
     x: Tensor
@@ -25,6 +26,7 @@ class LayerInput:
     n_id: Tensor
     num_targets: int
     staleness: Tensor | None = None
+    epoch: int = 1
 
 
 class Backbone(nn.Module, ABC):

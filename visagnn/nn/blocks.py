@@ -7,7 +7,7 @@ number of targets) and ``edge_index`` (local ids, edges into the targets): a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import torch
@@ -43,25 +43,18 @@ def forward_blocks(backbone: Backbone, x: Tensor, blocks: Sequence[Block]) -> Te
     return h
 
 
-def exact_layer_input(index: int, rows: Tensor, block: Block) -> LayerInput:
-    """The input of layer ``index`` from exact ``rows`` of ``block.n_id``."""
-    return LayerInput(rows, block.edge_index, block.n_id, block.batch_size)
-
-
 @torch.no_grad()
 def layerwise_inference(
     backbone: Backbone,
     x: Tensor,
     batches: Iterable[Block],
-    make_input: Callable[[int, Tensor, Block], LayerInput] = exact_layer_input,
 ) -> list[Tensor]:
     """Exact output of every layer for every node, one layer at a time over ``batches``.
 
     ``batches`` must cover every node once as targets, each with all its in-edges (e.g. a
     :class:`~visagnn.batch.PartitionBatchLoader` without shuffling); it is iterated once per
     layer. Each layer reads the previous layer's exact output of the batch and its neighbours,
-    so memory stays that of one batch. ``make_input`` builds a layer's input from those rows
-    (methods that augment rows override it). ``x`` is on CPU; rows are moved to the backbone's
+    so memory stays that of one batch. ``x`` is on CPU; rows are moved to the backbone's
     device and the ``num_layers`` results ``[N, d_l]`` come back on CPU, the last being the
     logits.
     """
@@ -72,7 +65,8 @@ def layerwise_inference(
         out: Tensor | None = None
         for batch in batches:
             rows = h[batch.n_id].to(device, non_blocking=True)
-            inp = make_input(index, rows, batch.to(device))
+            on_device = batch.to(device)
+            inp = LayerInput(rows, on_device.edge_index, on_device.n_id, on_device.batch_size)
             result = backbone.layer(index, inp)[: batch.batch_size].cpu()
             if out is None:
                 out = result.new_empty(h.size(0), result.size(1))

@@ -30,7 +30,8 @@ class StalenessGATBackbone(Backbone):
     The last layer averages its heads and has no activation.
 
     The staleness :math:`s_j` comes from :attr:`LayerInput.staleness` (0 for fresh rows; rows
-    after the first ``num_targets`` are the history's). An input without staleness (layer 0,
+    after the first ``num_targets`` are the history's), the epoch :math:`t` from
+    :attr:`LayerInput.epoch`. An input without staleness (layer 0,
     whose rows are exact features, and every layer of exact inference) is all fresh: no penalty,
     and the augmentation sees :math:`s = 0`, so exact inference runs the very layers that
     training runs. Layer 0 gets no augmentation: its staleness is 0 by construction, and a
@@ -82,7 +83,6 @@ class StalenessGATBackbone(Backbone):
         self.dropout = dropout
         self.attention = attention
         self.augment = augment
-        self.epoch = 1
         hidden = hidden_channels * heads
         self._hidden_dims = [hidden] * (num_layers - 1)
         self.augments = nn.ModuleList(
@@ -113,12 +113,6 @@ class StalenessGATBackbone(Backbone):
     def hidden_dims(self) -> list[int]:
         return list(self._hidden_dims)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Set the epoch :math:`t` of :math:`\\gamma(t) = \\beta / t` (counts from 1)."""
-        if epoch < 1:
-            raise ValueError(f"epoch counts from 1, got {epoch}")
-        self.epoch = epoch
-
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         h = F.dropout(inp.x, p=self.dropout, training=self.training)
         if index > 0 and self.augment is not None:
@@ -129,7 +123,7 @@ class StalenessGATBackbone(Backbone):
             rows = torch.arange(h.size(0), device=h.device)
             h = conv(h, inp.edge_index, staleness=inp.staleness,
                      centrality=self.centrality[inp.n_id], historical=rows >= inp.num_targets,
-                     epoch=self.epoch)
+                     epoch=inp.epoch)
         else:
             h = conv(h, inp.edge_index)
         return h if index == self.num_layers - 1 else F.elu(h)

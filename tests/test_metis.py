@@ -1,6 +1,6 @@
 import torch
 
-from visagnn.partition import partition_from_membership, partition_graph
+from visagnn.metis import partition_from_membership, partition_graph
 
 
 def test_every_node_in_exactly_one_contiguous_part(csr):
@@ -34,7 +34,7 @@ def test_partition_is_cached_on_disk(csr, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("METIS ran again although the partition was cached")
 
-    monkeypatch.setattr("visagnn.partition.metis_membership", fail)
+    monkeypatch.setattr("visagnn.metis.metis_membership", fail)
     second = partition_graph(csr, num_parts=4, cache_dir=tmp_path)
     assert torch.equal(first.perm, second.perm)
     assert torch.equal(first.part_ptr, second.part_ptr)

@@ -3,10 +3,13 @@ import torch
 import torch.nn.functional as F
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.clock import Clock
+from visagnn.history import layer_histories
+from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.nn.historical import HistoricalModel
-from visagnn.partition import partition_graph
+from visagnn.nn.halo_policy import HaloPolicy
+from visagnn.nn.historical_model import HistoricalModel
 
 NUM_NODES = 240
 
@@ -21,7 +24,8 @@ def setup(csr, request):
     backbone = (GATBackbone(16, 8, 5, num_layers=3, heads=2, out_heads=2, dropout=0.5)
                 if request.param == "gat"
                 else GCNBackbone(16, 12, 5, graph.degree, num_layers=3, dropout=0.5))
-    model = HistoricalModel(backbone, NUM_NODES, torch.device("cpu")).eval()
+    model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                            HaloPolicy()).eval()
     x = torch.randn(NUM_NODES, 16)
     return graph, batcher, model, x
 
@@ -54,7 +58,7 @@ def test_minibatch_forward_is_exact_with_exact_history(setup, batch_parts):
         history.fill(exact)
     loader = PartitionBatchLoader(batcher, batch_parts, generator=torch.Generator().manual_seed(0))
     for batch in loader:
-        out = model(x[batch.n_id], batch, iteration=1)
+        out = model(x[batch.n_id], batch, Clock(1))
         assert torch.allclose(out, full[-1][batch.batch_nodes], atol=1e-5)
 
 
@@ -63,7 +67,7 @@ def test_one_batch_with_all_parts_reads_no_history(setup):
     graph, batcher, model, x = setup
     full = full_batch_forward(model, graph, x)
     batch = batcher.batch(torch.arange(8))
-    out = model(x[batch.n_id], batch, iteration=1)
+    out = model(x[batch.n_id], batch, Clock(1))
     assert all(history.rows_pulled == 0 for history in model.histories)
     assert torch.allclose(out, full[-1], atol=1e-5)
 
@@ -75,7 +79,7 @@ def test_cached_grad_norms_equal_autograd(setup):
         history.fill(torch.randn(NUM_NODES, history.dim))
     labels = torch.randint(5, (batch.batch_size,))
 
-    out = model(x[batch.n_id], batch, iteration=1)
+    out = model(x[batch.n_id], batch, Clock(1))
     F.cross_entropy(out, labels).backward()
     recorded = [h.grad_norm[batch.batch_nodes].clone() for h in model.histories]
 
@@ -98,7 +102,7 @@ def test_push_writes_in_batch_rows_with_iteration(setup):
     graph, batcher, model, x = setup
     model.train()
     batch = batcher.batch(torch.tensor([0, 7]))
-    model(x[batch.n_id], batch, iteration=42)
+    model(x[batch.n_id], batch, Clock(42))
     for history in model.histories:
         assert history.last_push[batch.batch_nodes].eq(42).all()
         others = torch.ones(NUM_NODES, dtype=torch.bool)

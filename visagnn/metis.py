@@ -35,13 +35,6 @@ class Partition:
     def num_parts(self) -> int:
         return self.part_ptr.numel() - 1
 
-    @property
-    def inverse(self) -> Tensor:
-        """``inverse[old] = new``."""
-        inverse = torch.empty_like(self.perm)
-        inverse[self.perm] = torch.arange(self.perm.numel())
-        return inverse
-
     def part_of_new_ids(self) -> Tensor:
         """Part index of every node, in the new (permuted) numbering."""
         sizes = self.part_ptr[1:] - self.part_ptr[:-1]

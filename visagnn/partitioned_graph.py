@@ -9,7 +9,7 @@ from torch import Tensor
 from visagnn.cache import cache_folder
 from visagnn.datasets import GraphDataset
 from visagnn.graph import CSRGraph
-from visagnn.partition import Partition, partition_graph
+from visagnn.metis import Partition, partition_graph
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,95 @@
+"""Training on METIS mini-batches: the base of Cluster-GCN and the historical methods."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from visagnn.batch import PartitionBatchLoader, SubgraphBatch, SubgraphBatcher
+from visagnn.clock import Clock
+from visagnn.config import RunConfig
+from visagnn.datasets import GraphDataset
+from visagnn.methods.base import Method
+from visagnn.nn.backbone import Backbone, GATBackbone
+from visagnn.nn.blocks import layerwise_inference
+from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.partitioned_graph import PartitionedGraph
+
+
+class PartitionBatchMethod(Method):
+    """Mini-batches of ``batch_parts`` METIS parts, exact layer-wise evaluation.
+
+    Every epoch the parts are grouped at random into batches (fixed groups, visited in order,
+    when ``shuffle_batches`` is False). Batches without training nodes are skipped, as in GAS;
+    each other batch is one optimizer step (:meth:`train_step`) and advances :attr:`clock`.
+    Evaluation runs the backbone exactly, one layer at a time over the same parts.
+    Subclasses build the model (:meth:`build_model`) and take the step.
+    """
+
+    shuffle_batches = True
+    model: nn.Module
+
+    def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:
+        super().__init__(dataset, config, options)
+        self.parted = PartitionedGraph.from_dataset(dataset, config.num_parts)
+        self.x = self.parted.x.pin_memory() if self.device.type == "cuda" else self.parted.x
+        self.train_mask = self.parted.train_mask
+        batcher = SubgraphBatcher(self.parted.graph, self.parted.partition)
+        generator = torch.Generator().manual_seed(config.seed)
+        self.loader = PartitionBatchLoader(
+            batcher, config.batch_parts, shuffle=self.shuffle_batches, generator=generator
+        )
+        self.inference_loader = PartitionBatchLoader(batcher, config.batch_parts, shuffle=False)
+        self.model = self.build_model().to(self.device)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.clock = Clock()
+
+    @property
+    def backbone(self) -> Backbone:
+        return self.model.backbone
+
+    def build_backbone(self) -> Backbone:
+        """``--backbone``: GAT (``heads`` × ``hidden_channels`` wide), or GCN normalised by the
+        whole graph's degrees (``hidden_channels`` wide)."""
+        config, degree = self.config, self.parted.graph.degree
+        in_channels, num_classes = self.parted.x.size(1), self.dataset.num_classes
+        if config.backbone == "gcn":
+            return GCNBackbone(in_channels, config.hidden_channels, num_classes, degree,
+                               num_layers=config.num_layers, dropout=config.dropout)
+        return GATBackbone(in_channels, config.hidden_channels, num_classes,
+                           num_layers=config.num_layers, heads=config.heads,
+                           out_heads=config.out_heads, dropout=config.dropout)
+
+    @abstractmethod
+    def build_model(self) -> nn.Module:
+        """The model trained on the batches; it has the layers as ``.backbone``."""
+
+    @abstractmethod
+    def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
+        """One optimizer step on ``batch``; ``train_rows`` are the positions of its training
+        nodes among the in-batch nodes (both on CPU). Returns the loss."""
+
+    def train_epoch(self, epoch: int) -> float:
+        self.model.train()
+        total, steps = 0.0, 0
+        for batch in self.loader:
+            train_rows = self.train_mask[batch.batch_nodes].nonzero().flatten()
+            if train_rows.numel() == 0:
+                continue
+            self.clock = Clock(self.clock.iteration + 1, epoch)
+            total += self.train_step(batch, train_rows)
+            steps += 1
+        return total / max(steps, 1)
+
+    def exact_embeddings(self) -> list[Tensor]:
+        """Exact embeddings of every layer (partition order, CPU), by layer-wise inference."""
+        self.model.eval()
+        return layerwise_inference(self.backbone, self.x, self.inference_loader)
+
+    def predict(self) -> Tensor:
+        return self.parted.to_original_order(self.exact_embeddings()[-1])

@@ -1,0 +1,62 @@
+"""How the halo rows of a historical-embedding method enter each layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from visagnn.batch import SubgraphBatch
+from visagnn.clock import Clock
+from visagnn.history import History
+from visagnn.nn.backbone import Backbone, LayerInput
+
+
+class HaloPolicy:
+    r"""GNNAutoScale's policy: halo rows are read from the histories as they are (eq. 4).
+
+    .. math::
+        h^{(l+1)}\text{'s input} = \big[h_B^{(l+1)} \,\Vert\, \tilde h_{\bar B}^{(l+1)}\big]
+
+    :class:`~visagnn.nn.historical_model.HistoricalModel` pushes the fresh in-batch rows of
+    every hidden layer into its history and asks the policy for the next layer's input. A
+    method that treats its halo rows differently (moves, evicts, compensates or re-weights
+    them) subclasses this and overrides :meth:`next_input`, and where it needs to, the other
+    hooks: :meth:`after_backward` (sees the in-batch gradient norms), :meth:`extra_loss` (adds
+    a term to the task loss), :meth:`epoch_extras` (adds fields to the epoch's record). The
+    policy owns its state (e.g. ReFresh's admission masks); the histories are the model's.
+    """
+
+    backbone: Backbone
+    histories: list[History]
+
+    def attach(self, backbone: Backbone, histories: list[History]) -> None:
+        """Called once by the model: the layers and the per-layer histories the policy reads."""
+        self.backbone = backbone
+        self.histories = histories
+
+    def next_input(
+        self, index: int, inp: LayerInput, fresh: Tensor, batch: SubgraphBatch, clock: Clock
+    ) -> LayerInput:
+        """Input of layer ``index + 1``: the ``fresh`` in-batch rows of layer ``index``'s output,
+        then the halo's rows. ``inp`` is layer ``index``'s own input, which policies that
+        compute halo rows from it (GraphFM's momentum, LMC's incomplete embeddings) read."""
+        halo = self.histories[index].pull(batch.halo_nodes)
+        return LayerInput(torch.cat([fresh, halo]), batch.edge_index, batch.n_id,
+                          batch.batch_size)
+
+    def after_backward(self, index: int, nodes: Tensor, grad_norm: Tensor) -> None:
+        """Called in the backward pass, after history ``index`` recorded ``grad_norm``
+        (``‖∂L/∂h_i‖`` of the in-batch ``nodes``)."""
+
+    def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
+        """A term added to the task loss of the batch whose output rows are ``out``."""
+        return None
+
+    def begin_epoch(self) -> None:
+        """Called before each training epoch (e.g. to reset per-epoch counters)."""
+
+    def epoch_extras(self) -> dict[str, Any]:
+        """Fields for the epoch's record (e.g. the share of evicted halo rows)."""
+        return {}

@@ -1,0 +1,80 @@
+"""A backbone run in the historical-embedding scheme of GNNAutoScale (Fey et al., 2021)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from visagnn.batch import PartitionBatchLoader, SubgraphBatch
+from visagnn.clock import Clock
+from visagnn.history import History
+from visagnn.nn.backbone import Backbone, LayerInput
+from visagnn.nn.blocks import layerwise_inference
+from visagnn.nn.halo_policy import HaloPolicy
+
+
+class HistoricalModel(nn.Module):
+    r"""Mini-batch forward with historical embeddings for the halo (eq. 4 of the VISAGNN paper).
+
+    .. math::
+        h_i^{(l+1)} = g^{(l+1)}_\theta\big(h_i^{(l)},\ [h_j^{(l)}]_{j \in \mathcal{N}(i) \cap B}
+        \cup [\tilde h_j^{(l)}]_{j \in \mathcal{N}(i) \setminus B}\big),
+        \qquad \tilde h_i^{(l+1)} \leftarrow h_i^{(l+1)}\ \ (i \in B)
+
+    Layer 0 reads exact features for the batch and its halo. After every hidden layer the
+    in-batch rows are pushed to that layer's :class:`~visagnn.history.History`; in the backward
+    pass their gradient norms :math:`\lVert \partial L / \partial h_i \rVert` are recorded in the
+    history and then shown to the policy (:meth:`HaloPolicy.after_backward`), in that order.
+    The ``halo_policy`` builds each next layer's input from the fresh rows and the halo.
+
+    Args:
+        backbone: the message-passing layers.
+        histories: one history per hidden layer (``backbone.hidden_dims`` wide).
+        halo_policy: how halo rows enter a layer (:class:`HaloPolicy`: GAS).
+    """
+
+    def __init__(
+        self, backbone: Backbone, histories: list[History], halo_policy: HaloPolicy
+    ) -> None:
+        super().__init__()
+        dims = [history.dim for history in histories]
+        if dims != backbone.hidden_dims:
+            raise ValueError(f"histories of widths {dims} for hidden layers of widths "
+                             f"{backbone.hidden_dims}")
+        self.backbone = backbone
+        self.histories = histories
+        self.halo_policy = halo_policy
+        halo_policy.attach(backbone, histories)
+
+    @property
+    def num_layers(self) -> int:
+        return self.backbone.num_layers
+
+    def forward(self, x: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor:
+        """Output rows of the in-batch nodes; ``x`` holds the features of ``batch.n_id``."""
+        inp = LayerInput(x, batch.edge_index, batch.n_id, batch.batch_size)
+        for index in range(self.num_layers):
+            out = self.backbone.layer(index, inp)[: batch.batch_size]
+            if index == self.num_layers - 1:
+                return out
+            self.histories[index].push(batch.batch_nodes, out, clock.iteration)
+            self.capture_grad_norm(index, batch.batch_nodes, out)
+            inp = self.halo_policy.next_input(index, inp, out, batch, clock)
+        raise AssertionError("unreachable: a backbone has at least one layer")
+
+    def capture_grad_norm(self, index: int, nodes: Tensor, fresh: Tensor) -> None:
+        """In the backward pass: record ``‖∂L/∂h_i‖`` of the ``fresh`` rows of ``nodes`` in
+        history ``index``, then show them to the policy."""
+        if not fresh.requires_grad:
+            return
+
+        def record(grad: Tensor) -> None:
+            norms = grad.detach().norm(dim=-1)
+            self.histories[index].record_grad_norm(nodes, norms)
+            self.halo_policy.after_backward(index, nodes, norms)
+
+        fresh.register_hook(record)
+
+    def layerwise_inference(self, x: Tensor, loader: PartitionBatchLoader) -> list[Tensor]:
+        """Exact embeddings of every layer for all nodes, without history
+        (:func:`~visagnn.nn.blocks.layerwise_inference`)."""
+        return layerwise_inference(self.backbone, x, loader)
