@@ -1,6 +1,7 @@
 import pytest
 
-from visagnn.config import RunConfig, resolve_config
+from visagnn.config import RunConfig
+from visagnn.methods import resolve_config
 
 
 def test_dataset_defaults_then_overrides():

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tests.graphs import write_community_graph
-from visagnn.config import resolve_config
+from visagnn.methods import resolve_config
 from visagnn.train import run
 
 FAST = dict(epochs=30, num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)

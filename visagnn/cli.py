@@ -15,10 +15,10 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from visagnn.bench.cli import add_commands as add_bench_commands
-from visagnn.config import RUN_CONFIG_FIELDS, RunConfig, resolve_config
+from visagnn.config import RUN_CONFIG_FIELDS, RunConfig
 from visagnn.datasets import DATASET_NAMES
 from visagnn.flags import add_option_argument, option_flag
-from visagnn.methods import METHODS
+from visagnn.methods import METHODS, resolve_config
 
 RUN_CONFIG_HELP = {
     "seed": "random seed (model init, dropout, batch order)",

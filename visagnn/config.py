@@ -1,9 +1,9 @@
-"""Run configuration: one validated dataclass, with per-dataset defaults."""
+"""Run configuration: one validated dataclass (defaults per dataset: :mod:`visagnn.defaults`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass, fields
+from typing import Literal
 
 import torch
 
@@ -17,7 +17,7 @@ class RunConfig:
 
     Args:
         dataset: dataset name or path to a ``.pt`` graph (default ``synthetic``).
-        method: training method, a name from :data:`visagnn.methods.METHOD_NAMES` (default ``gas``).
+        method: training method, a name in :data:`visagnn.methods.METHODS` (default ``gas``).
         seed: seed of the model initialisation, dropout and batch order (default 0).
         epochs: training epochs (default 100).
         lr: Adam learning rate (default 0.005).
@@ -100,51 +100,4 @@ class RunConfig:
         return torch.device(self.device)
 
 
-GAS_GAT_SMALL = dict(
-    hidden_channels=8, heads=8, out_heads=1, num_layers=2, dropout=0.6, lr=0.005,
-    weight_decay=5e-4, epochs=400,
-)
-
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    # GAS's GAT small-benchmark settings (Fey et al., 2021, small_benchmark/conf/model/gat.yaml).
-    "cora": dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
-    "citeseer": dict(GAS_GAT_SMALL, num_parts=24, batch_parts=8),
-    "pubmed": dict(GAS_GAT_SMALL, out_heads=8, lr=0.01, weight_decay=1e-3, num_parts=4,
-                   batch_parts=1),
-    "synthetic": dict(hidden_channels=32, heads=4, dropout=0.3, weight_decay=0.0, epochs=50,
-                      num_parts=40, batch_parts=10),
-    "tolokers": dict(hidden_channels=32, heads=4, dropout=0.2, weight_decay=0.0, epochs=200,
-                     num_parts=40, batch_parts=10),
-    "minesweeper": dict(hidden_channels=32, heads=4, dropout=0.2, weight_decay=0.0, epochs=200,
-                        num_parts=40, batch_parts=10),
-    "roman-empire": dict(hidden_channels=64, heads=4, dropout=0.2, weight_decay=0.0, epochs=200),
-    "amazon-ratings": dict(hidden_channels=64, heads=4, dropout=0.2, weight_decay=0.0,
-                           epochs=200),
-    "questions": dict(hidden_channels=32, heads=4, dropout=0.2, weight_decay=0.0, epochs=200),
-    "reddit": dict(hidden_channels=64, heads=4, dropout=0.5, weight_decay=0.0, epochs=200,
-                   num_parts=200, batch_parts=100),
-    "ogbn-arxiv": dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
-                       epochs=300, num_parts=40, batch_parts=20),
-    "ogbn-products": dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5,
-                          weight_decay=0.0, epochs=200, num_parts=150, batch_parts=20),
-    "ogbn-papers100m": dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.2,
-                            weight_decay=0.0, epochs=100, num_parts=1000, batch_parts=100),
-}
-
 RUN_CONFIG_FIELDS = tuple(field.name for field in fields(RunConfig))
-
-
-def resolve_config(dataset: str, method: str = "gas", **overrides: Any) -> RunConfig:
-    """``RunConfig`` defaults, then the dataset's defaults, then the method's own paper defaults
-    for the dataset (:meth:`~visagnn.methods.base.Method.config_defaults`, e.g. GCN's hidden
-    width 16 on Cora), then ``overrides`` (``None`` = unset)."""
-    from visagnn.methods import METHODS  # deferred: the methods import this module
-
-    unknown = sorted(set(overrides) - set(RUN_CONFIG_FIELDS))
-    if unknown:
-        raise TypeError(f"unknown RunConfig fields {unknown}; valid: {list(RUN_CONFIG_FIELDS)}")
-    chosen = {key: value for key, value in overrides.items() if value is not None}
-    defaults = DATASET_DEFAULTS.get(dataset.lower(), {})
-    method_defaults = METHODS[method].config_defaults(dataset.lower()) if method in METHODS else {}
-    return replace(RunConfig(dataset=dataset, method=method),
-                   **{**defaults, **method_defaults, **chosen})

@@ -3,9 +3,8 @@ import torch
 
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.config import resolve_config
 from visagnn.datasets import load_dataset
-from visagnn.methods import create_method
+from visagnn.methods import create_method, resolve_config
 from visagnn.train import run
 
 

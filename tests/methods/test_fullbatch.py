@@ -10,10 +10,9 @@ from torch_geometric.nn import APPNP as PyGAPPNP
 from torch_geometric.nn import GATConv, GCNConv
 
 from tests.graphs import write_community_graph
-from visagnn.config import resolve_config
 from visagnn.datasets import load_dataset
 from visagnn.memory import available_memory_mb
-from visagnn.methods import create_method
+from visagnn.methods import create_method, resolve_config
 from visagnn.nn.appnp import APPNP
 from visagnn.nn.backbone import GATBackbone
 from visagnn.nn.full_graph import FullGraphModel

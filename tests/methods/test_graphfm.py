@@ -5,9 +5,9 @@ import torch.nn.functional as F
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.clock import Clock
-from visagnn.config import resolve_config
 from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
+from visagnn.methods import resolve_config
 from visagnn.methods.graphfm import GraphFMHalo, GraphFMOptions
 from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput

@@ -2,9 +2,8 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
-from visagnn.config import resolve_config
 from visagnn.datasets import load_dataset
-from visagnn.methods import create_method
+from visagnn.methods import create_method, resolve_config
 from visagnn.nn.backbone import LayerInput
 
 

@@ -5,8 +5,8 @@ import torch.nn.functional as F
 from tests.graphs import write_community_graph
 from visagnn.batch import SubgraphBatcher
 from visagnn.clock import Clock
-from visagnn.config import resolve_config
 from visagnn.history import layer_histories
+from visagnn.methods import resolve_config
 from visagnn.methods.refresh import ReFreshHalo, ReFreshOptions
 from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.config import resolve_config
+from visagnn.methods import resolve_config
 from visagnn.methods.sage import SAGEOptions, chunk_partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
-from visagnn.config import resolve_config
+from visagnn.methods import resolve_config
 from visagnn.methods.sgc import sgc_features
 from visagnn.nn.propagation import normalized_adjacency
 from visagnn.train import run

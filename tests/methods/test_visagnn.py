@@ -7,10 +7,9 @@ from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser, split_arguments
 from visagnn.clock import Clock
-from visagnn.config import resolve_config
 from visagnn.datasets import load_dataset
 from visagnn.history import layer_histories
-from visagnn.methods import create_method
+from visagnn.methods import create_method, resolve_config
 from visagnn.methods.visagnn import StalenessHalo, VisagnnOptions
 from visagnn.metis import partition_graph
 from visagnn.nn.backbone import LayerInput

@@ -4,10 +4,10 @@ from torch_geometric.nn import GCNConv
 
 from tests.graphs import write_community_graph
 from visagnn.batch import SubgraphBatcher
-from visagnn.config import RunConfig, resolve_config
+from visagnn.config import RunConfig
 from visagnn.datasets import load_dataset
 from visagnn.history import layer_histories
-from visagnn.methods import create_method
+from visagnn.methods import create_method, resolve_config
 from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone, symmetric_normalization

@@ -15,7 +15,7 @@ batch size (Table 5)      :data:`TABLE5_METHODS`                                
 ========================  ==========================================================  =========
 
 The default ``B`` and the number of parts ``P`` are the dataset's
-(:data:`visagnn.config.DATASET_DEFAULTS`). Method names are checked against
+(:data:`visagnn.defaults.DEFAULTS`). Method names are checked against
 :data:`visagnn.methods.METHODS` when a grid is built.
 """
 
@@ -28,8 +28,7 @@ from typing import Any
 
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
 from visagnn.bench.variants import expand_variants
-from visagnn.config import resolve_config
-from visagnn.methods import METHODS
+from visagnn.methods import METHODS, resolve_config
 
 TABLE1_METHODS = ("sage", "clustergcn", "sgc", "gcn", "gat", "appnp", "gas", "graphfm",
                   "refresh", "lmc", "visagnn-cat", "visagnn-sum")

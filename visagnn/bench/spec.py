@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from visagnn.bench.variants import Variant, expand_variants
-from visagnn.config import RunConfig, resolve_config
+from visagnn.config import RunConfig
+from visagnn.methods import resolve_config
 
 KEY_IGNORES = ("root",)
 """Config fields that do not change a run's result (where the data files are read from)."""
@@ -71,7 +72,7 @@ def plan_runs(
     ``batch_parts`` × ``seeds`` on ``dataset``, ordered by batch size, then variant, then seed.
 
     ``None`` for ``batch_parts``, ``num_parts`` or ``epochs`` means the dataset's default
-    (:data:`visagnn.config.DATASET_DEFAULTS`); ``config`` holds further
+    (:data:`visagnn.defaults.DEFAULTS`); ``config`` holds further
     :class:`~visagnn.config.RunConfig` fields. Every configuration is validated here, before
     anything trains.
     """

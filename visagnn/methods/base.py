@@ -1,9 +1,9 @@
-"""The interface every training method implements, its options, and the method registry."""
+"""The interface every training method implements."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from torch import Tensor
@@ -36,15 +36,6 @@ class Method(ABC):
         self.options = options
         self.device = config.torch_device
 
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        """``RunConfig`` values of this method's own paper on ``dataset`` (a lowercase name).
-
-        :func:`visagnn.config.resolve_config` puts them above the dataset's defaults and below
-        the values the user sets. Empty by default: the dataset's defaults (GAS-GAT's) apply.
-        """
-        return {}
-
     def prepare(self) -> None:  # noqa: B027  (optional hook, nothing to do by default)
         """Work before the first epoch, e.g. filling histories or precomputing features."""
 
@@ -63,42 +54,3 @@ class Method(ABC):
     def describe(self) -> dict[str, Any]:
         """Method-specific settings for the run summary."""
         return asdict(self.options)
-
-
-METHODS: dict[str, type[Method]] = {}
-
-
-def register_method(cls: type[Method]) -> type[Method]:
-    """Class decorator adding ``cls`` to :data:`METHODS` under ``cls.name``."""
-    if cls.name in METHODS:
-        raise ValueError(f"method {cls.name!r} is registered twice")
-    METHODS[cls.name] = cls
-    return cls
-
-
-def method_class(name: str) -> type[Method]:
-    """The method registered as ``name``; unknown names fail with the valid choices."""
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; valid methods: {sorted(METHODS)}") from None
-
-
-def make_options(name: str, values: dict[str, Any] | None = None) -> Any:
-    """The options of method ``name`` from ``values``; unknown keys fail with the valid keys."""
-    options_class = method_class(name).options_class
-    values = dict(values or {})
-    valid = [field.name for field in fields(options_class)]
-    unknown = sorted(set(values) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"{unknown} are not options of method {name!r}; its options are: {valid or 'none'}"
-        )
-    return options_class(**values)
-
-
-def create_method(
-    dataset: GraphDataset, config: RunConfig, options: dict[str, Any] | None = None
-) -> Method:
-    """Instantiate ``config.method`` on ``dataset``."""
-    return method_class(config.method)(dataset, config, make_options(config.method, options))

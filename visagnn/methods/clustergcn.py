@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
-from visagnn.methods.base import register_method
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
+from visagnn.methods.registry import register_method
 from visagnn.nn.full_graph import FullGraphModel
 
 

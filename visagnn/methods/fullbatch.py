@@ -20,9 +20,9 @@ from torch import Tensor, nn
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.memory import MemoryBudgetExceeded, available_memory_mb
-from visagnn.methods.base import Method, register_method
-from visagnn.methods.defaults import PLANETOID, attention_free_width
+from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
+from visagnn.methods.registry import register_method
 from visagnn.nn.appnp import APPNP
 from visagnn.nn.backbone import GATBackbone
 from visagnn.nn.full_graph import FullGraphModel
@@ -161,18 +161,11 @@ class FullBatchGCN(FullBatchMethod):
     Planetoid defaults from the paper: 2 layers, 16 hidden units, dropout 0.5, Adam with
     lr 0.01, L2 5e-4 on the first layer only, 200 epochs (the paper's early stopping on the
     validation loss is replaced by the shared best-validation selection). Elsewhere the width
-    is the dataset's GAT width (:func:`~visagnn.methods.defaults.attention_free_width`) and the
+    is the dataset's GAT width (:mod:`visagnn.defaults`) and the
     rest the dataset's defaults.
     """
 
     name = "gcn"
-
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        if dataset in PLANETOID:
-            return dict(hidden_channels=16, num_layers=2, dropout=0.5, lr=0.01,
-                        weight_decay=5e-4, epochs=200, grad_clip=None)
-        return attention_free_width(dataset)
 
     def build_model(self) -> FullGraphModel:
         config, data = self.config, self.dataset.data
@@ -202,10 +195,6 @@ class FullBatchGAT(FullBatchMethod):
 
     name = "gat"
 
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        return dict(grad_clip=None) if dataset in PLANETOID else {}
-
     def build_model(self) -> FullGraphModel:
         config = self.config
         return FullGraphModel(GATBackbone(
@@ -233,13 +222,6 @@ class FullBatchAPPNP(FullBatchMethod):
 
     name = "appnp"
     options_class = APPNPOptions
-
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        if dataset in PLANETOID:
-            return dict(hidden_channels=64, num_layers=2, dropout=0.5, lr=0.01,
-                        weight_decay=5e-3, epochs=1000, grad_clip=None)
-        return attention_free_width(dataset)
 
     def build_model(self) -> APPNP:
         config, options = self.config, self.options

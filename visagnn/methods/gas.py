@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from visagnn.methods.base import register_method
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.registry import register_method
 
 
 @register_method

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
-from visagnn.methods.base import register_method
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
-
-MOMENTUM_BY_DATASET = {"reddit": 0.5, "ogbn-products": 0.5, "ogbn-arxiv": 0.1}
-"""γ of GraphFM-OB's configurations (``examples/lsgraph/GraphFMOB/conf/model/gcn.yaml``)."""
-
-DEFAULT_MOMENTUM = 0.1
-"""γ elsewhere: GraphFM's value for its smaller graphs (ogbn-arxiv, flickr)."""
 
 
 @dataclass(frozen=True)
 class GraphFMOptions:
-    """The momentum γ of GraphFM-OB; ``None`` takes GraphFM's value for the dataset."""
+    """The momentum γ of GraphFM-OB; ``None`` takes GraphFM's value for the dataset
+    (:mod:`visagnn.defaults`)."""
 
     momentum: float | None = field(default=None, metadata={
         "help": "momentum γ of the halo update hist ← γ·h̄ + (1-γ)·hist "
@@ -104,14 +98,5 @@ class GraphFM(HistoricalMethod):
     name = "graphfm"
     options_class = GraphFMOptions
 
-    @property
-    def momentum(self) -> float:
-        if self.options.momentum is not None:
-            return self.options.momentum
-        return MOMENTUM_BY_DATASET.get(self.dataset.name.lower(), DEFAULT_MOMENTUM)
-
     def build_policy(self) -> GraphFMHalo:
-        return GraphFMHalo(self.momentum)
-
-    def describe(self) -> dict[str, Any]:
-        return {"momentum": self.momentum}
+        return GraphFMHalo(self.options.momentum)

@@ -11,8 +11,8 @@ from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
 from visagnn.graph import CSRGraph
 from visagnn.history import History
-from visagnn.methods.base import register_method
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import Backbone, LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 

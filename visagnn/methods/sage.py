@@ -13,9 +13,9 @@ from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.graph import CSRGraph
-from visagnn.methods.base import Method, register_method
-from visagnn.methods.defaults import PLANETOID, attention_free_width
+from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
+from visagnn.methods.registry import register_method
 from visagnn.metis import Partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
@@ -83,13 +83,6 @@ class GraphSAGE(Method):
 
     name = "sage"
     options_class = SAGEOptions
-
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        if dataset in PLANETOID:
-            return dict(hidden_channels=256, num_layers=2, dropout=0.5, lr=0.01,
-                        weight_decay=5e-4, epochs=200, grad_clip=None)
-        return attention_free_width(dataset)
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: SAGEOptions) -> None:
         super().__init__(dataset, config, options)

@@ -12,17 +12,13 @@ from torch import Tensor, nn
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
-from visagnn.methods.base import Method, register_method
-from visagnn.methods.defaults import PLANETOID
+from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
+from visagnn.methods.registry import register_method
 from visagnn.nn.propagation import normalized_adjacency
 
 PREDICT_ROWS = 2**16
 """Rows per forward pass in :meth:`SGC.predict`, so large graphs need not fit on the device."""
-
-SGC_WEIGHT_DECAY = {"cora": 5e-6, "citeseer": 5e-5, "pubmed": 5e-5}
-"""SGC's tuned L2 on Planetoid: the official code's default (Cora) and DGL's reproduction of
-the official results (CiteSeer, PubMed); the official tuned values are stored as pickles."""
 
 
 def sgc_features(x: Tensor, edge_index: Tensor, hops: int) -> Tensor:
@@ -52,19 +48,12 @@ class SGC(Method):
     :meth:`prepare` (untimed, reported as ``precompute_s``) computes :math:`\hat A^K X`; each
     epoch is one full-batch step of a linear layer on the training rows. Defaults from the paper
     and its official code, on every dataset: ``K = 2``, Adam with lr 0.2, 100 epochs, no
-    dropout; L2 tuned per dataset on Planetoid (:data:`SGC_WEIGHT_DECAY`), elsewhere the
-    dataset's default.
+    dropout; L2 tuned per dataset on Planetoid, elsewhere the dataset's default (all in
+    :mod:`visagnn.defaults`).
     """
 
     name = "sgc"
     options_class = SGCOptions
-
-    @classmethod
-    def config_defaults(cls, dataset: str) -> dict[str, Any]:
-        defaults: dict[str, Any] = dict(lr=0.2, epochs=100, dropout=0.0, grad_clip=None)
-        if dataset in PLANETOID:
-            defaults["weight_decay"] = SGC_WEIGHT_DECAY[dataset]
-        return defaults
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: SGCOptions) -> None:
         super().__init__(dataset, config, options)

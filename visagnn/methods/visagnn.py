@@ -12,8 +12,8 @@ from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
-from visagnn.methods.base import register_method
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.staleness_attention import SoftmaxForm

@@ -1,0 +1,116 @@
+"""Default hyperparameters: one table with a block per dataset and, inside, a block per method.
+
+``DEFAULTS[dataset]["*"]`` holds the :class:`~visagnn.config.RunConfig` values every method
+uses on that dataset; ``DEFAULTS[dataset][method]`` what that method's own paper or code uses
+there, run settings and method options alike. ``DEFAULTS["*"][method]`` applies on every
+dataset. A method's block is above the dataset's, a dataset's above ``"*"``, and the values a
+user sets are above all (:func:`visagnn.methods.resolve_config` for run settings,
+:func:`visagnn.methods.make_options` for options).
+
+Where a method without attention heads (:data:`ATTENTION_FREE`) has no width of its own for a
+dataset, it gets the dataset's total GAT width ``hidden_channels × heads`` (e.g. 64 × 4 = 256
+on ogbn-arxiv, the width of the OGB GCN and GraphSAGE baselines), so that every method has the
+same hidden width.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from visagnn.config import RunConfig
+
+EVERY = "*"
+"""The key of the blocks that apply to every dataset, or to every method of a dataset."""
+
+ATTENTION_FREE = ("gcn", "appnp", "sage")
+"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head."""
+
+GAS_GAT_SMALL = dict(
+    hidden_channels=8, heads=8, out_heads=1, num_layers=2, dropout=0.6, lr=0.005,
+    weight_decay=5e-4, epochs=400,
+)
+"""GAS's GAT small-benchmark settings (Fey et al., 2021, small_benchmark/conf/model/gat.yaml)."""
+
+PLANETOID_PAPERS: dict[str, dict[str, Any]] = {
+    # GCN (Kipf & Welling, 2017): 16 units, dropout 0.5, lr 0.01, L2 5e-4, 200 epochs.
+    "gcn": dict(hidden_channels=16, num_layers=2, dropout=0.5, lr=0.01, weight_decay=5e-4,
+                epochs=200, grad_clip=None),
+    # GAT (Velickovic et al., 2018): GAS's settings above, without gradient clipping.
+    "gat": dict(grad_clip=None),
+    # APPNP (Gasteiger et al., 2019): 64 units, dropout 0.5, lr 0.01, L2 5e-3.
+    "appnp": dict(hidden_channels=64, num_layers=2, dropout=0.5, lr=0.01, weight_decay=5e-3,
+                  epochs=1000, grad_clip=None),
+    # GraphSAGE has no Planetoid setting: the GCN paper's regularisation, 256 units, lr 0.01.
+    "sage": dict(hidden_channels=256, num_layers=2, dropout=0.5, lr=0.01, weight_decay=5e-4,
+                 epochs=200, grad_clip=None),
+}
+"""The settings the GCN, GAT, APPNP and GraphSAGE papers use on Cora, CiteSeer and PubMed."""
+
+HETEROPHILOUS = dict(heads=4, dropout=0.2, weight_decay=0.0, epochs=200)
+
+DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    EVERY: {
+        # SGC (Wu et al., 2019) and its official code, on every dataset.
+        "sgc": dict(lr=0.2, epochs=100, dropout=0.0, grad_clip=None),
+        # GraphFM-OB's momentum for its smaller graphs (ogbn-arxiv, flickr).
+        "graphfm": dict(momentum=0.1),
+    },
+    "cora": {
+        EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
+        **PLANETOID_PAPERS,
+        # SGC's tuned L2: the official code's default (Cora) and DGL's reproduction of the
+        # official results (CiteSeer, PubMed); the official tuned values are pickles.
+        "sgc": dict(weight_decay=5e-6),
+    },
+    "citeseer": {
+        EVERY: dict(GAS_GAT_SMALL, num_parts=24, batch_parts=8),
+        **PLANETOID_PAPERS,
+        "sgc": dict(weight_decay=5e-5),
+    },
+    "pubmed": {
+        EVERY: dict(GAS_GAT_SMALL, out_heads=8, lr=0.01, weight_decay=1e-3, num_parts=4,
+                    batch_parts=1),
+        **PLANETOID_PAPERS,
+        "sgc": dict(weight_decay=5e-5),
+    },
+    "synthetic": {EVERY: dict(hidden_channels=32, heads=4, dropout=0.3, weight_decay=0.0,
+                              epochs=50, num_parts=40, batch_parts=10)},
+    "tolokers": {EVERY: dict(HETEROPHILOUS, hidden_channels=32, num_parts=40, batch_parts=10)},
+    "minesweeper": {EVERY: dict(HETEROPHILOUS, hidden_channels=32, num_parts=40,
+                                batch_parts=10)},
+    "roman-empire": {EVERY: dict(HETEROPHILOUS, hidden_channels=64)},
+    "amazon-ratings": {EVERY: dict(HETEROPHILOUS, hidden_channels=64)},
+    "questions": {EVERY: dict(HETEROPHILOUS, hidden_channels=32)},
+    "reddit": {
+        EVERY: dict(hidden_channels=64, heads=4, dropout=0.5, weight_decay=0.0, epochs=200,
+                    num_parts=200, batch_parts=100),
+        # GraphFM-OB's configurations (examples/lsgraph/GraphFMOB/conf/model/gcn.yaml).
+        "graphfm": dict(momentum=0.5),
+    },
+    "ogbn-arxiv": {EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5,
+                               weight_decay=0.0, epochs=300, num_parts=40, batch_parts=20)},
+    "ogbn-products": {
+        EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
+                    epochs=200, num_parts=150, batch_parts=20),
+        "graphfm": dict(momentum=0.5),
+    },
+    "ogbn-papers100m": {EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.2,
+                                    weight_decay=0.0, epochs=100, num_parts=1000,
+                                    batch_parts=100)},
+}
+
+
+def dataset_defaults(dataset: str) -> dict[str, Any]:
+    """The run settings every method uses on ``dataset`` (any case; empty for unknown ones)."""
+    return dict(DEFAULTS.get(dataset.lower(), {}).get(EVERY, {}))
+
+
+def method_defaults(dataset: str, method: str) -> dict[str, Any]:
+    """What ``method``'s own blocks say on ``dataset`` (run settings and options mixed)."""
+    values = {**DEFAULTS[EVERY].get(method, {}),
+              **DEFAULTS.get(dataset.lower(), {}).get(method, {})}
+    if method in ATTENTION_FREE and "hidden_channels" not in values:
+        run = {"hidden_channels": RunConfig.hidden_channels, "heads": RunConfig.heads,
+               **dataset_defaults(dataset)}
+        values["hidden_channels"] = run["hidden_channels"] * run["heads"]
+    return values
