@@ -13,7 +13,7 @@ import torch
 from torch_geometric.data import Data
 
 from visagnn.datasets import load_dataset
-from visagnn.datasets.ogb_compat import OGB_NAMES, import_ogb_nodeproppred
+from visagnn.datasets.ogb_compat import OGB_NAMES, import_ogb
 from visagnn.datasets.ogbn import OGBN_LAYOUTS, RELEASE_FILE
 
 NUM_NODES, NUM_FEATURES = 30, 4
@@ -123,7 +123,7 @@ def test_missing_dataset_names_expected_files(tmp_path: Path) -> None:
 
 
 def test_layouts_agree_with_ogb_master_table() -> None:
-    master_csv = Path(import_ogb_nodeproppred().__file__).parent / "master.csv"
+    master_csv = Path(import_ogb("ogb.nodeproppred").__file__).parent / "master.csv"
     master = pd.read_csv(master_csv, index_col=0, keep_default_na=False)
     for name, layout in OGBN_LAYOUTS.items():
         meta = master[OGB_NAMES[name]]
