@@ -131,3 +131,16 @@ def zip_folder(folder: Path, archive: Path, prefix: str = "") -> None:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 handle.write(path, prefix + path.relative_to(folder).as_posix())
+
+
+LINUX_ONLY = pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc")
+
+
+def mapping_of(address: int) -> str:
+    """The file the process's memory at ``address`` is mapped from (Linux's /proc/self/maps)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        start, end = (int(bound, 16) for bound in fields[0].split("-"))
+        if start <= address < end:
+            return fields[5] if len(fields) == 6 else ""
+    return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,18 @@ def test_shared_dataset_has_published_sizes(
     assert sizes == PUBLISHED[name]
     assert (dataset.name, dataset.metric) == (name, "accuracy")
     assert not (shared_data / PLANETOID_NAMES[name] / "processed").exists()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_copy_of_shared_cora_gets_no_new_files(
+    read_only: bool, shared_data: Path, tmp_path: Path, make_read_only: Callable[[Path], None]
+) -> None:
+    shutil.copytree(shared_data / "Cora" / "raw", tmp_path / "Cora" / "raw")
+    if read_only:
+        make_read_only(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert load_dataset("cora", root=tmp_path).data.num_nodes == 2708
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 TINY_TRAIN, TINY_ALL, TINY_TEST, TINY_CLASSES = 6, 520, 30, 3

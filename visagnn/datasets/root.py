@@ -84,9 +84,7 @@ def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
         return fallback / spec.folder
     where = f"{spec.dataset}: missing under {root / spec.folder}: {', '.join(missing)}"
     family = spec.remotes[0].family
-    source = (
-        spec.remotes[0].url if len(spec.remotes) == 1 else f"{base_url(family)}/<file name>"
-    )
+    source = spec.remotes[0].url if len(spec.remotes) == 1 else f"{base_url(family)}/<file name>"
     if not downloads_allowed(download):
         raise FileNotFoundError(
             f"{where}; they come from {source}; downloading is off (download=False or "
