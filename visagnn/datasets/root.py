@@ -10,6 +10,7 @@ read from the folder they get: derived files go to the cache (:mod:`visagnn.data
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import zipfile
@@ -95,7 +96,8 @@ def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
     try:
         for remote in spec.remotes:
             fetch(remote, target)
-    except (OSError, zipfile.BadZipFile) as error:  # URLError and timeouts are OSErrors
+    # URLError and timeouts are OSErrors; a connection cut mid-body is an HTTPException.
+    except (OSError, http.client.HTTPException, zipfile.BadZipFile) as error:
         raise FileNotFoundError(
             f"{where}; downloading them from {source} failed ({_reason(error)}): check the "
             f"connection "
