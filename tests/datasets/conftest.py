@@ -1,14 +1,22 @@
-"""Fixtures for the dataset tests: the shared data folder, an isolated cache, graph checks."""
+"""Fixtures for the dataset tests: the shared data folder, an isolated cache, a local mirror
+of the dataset hosts, graph checks."""
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import torch
 from torch_geometric.data import Data
+
+from visagnn.datasets.sources import BASE_URLS, mirror_env
 
 # Read before any test runs: the autouse fixture below hides the variable from the library.
 _SHARED_DATA = Path(
@@ -23,10 +31,51 @@ def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(_session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the library's default root and copy cache at a per-session temporary folder."""
+    """Point the library's default root and cache at a per-session temporary folder, and
+    forbid downloads (no test reaches the real hosts; download tests use :func:`mirror`)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
     monkeypatch.delenv("VISAGNN_DATA", raising=False)
+    monkeypatch.delenv("VISAGNN_CACHE", raising=False)
+    monkeypatch.setenv("VISAGNN_NO_DOWNLOAD", "1")
+    for family in BASE_URLS:
+        monkeypatch.delenv(mirror_env(family), raising=False)
     yield _session_cache / "visagnn"
+
+
+@dataclass
+class Mirror:
+    """A local HTTP server publishing the files under :attr:`folder` at :attr:`url`."""
+
+    folder: Path
+    url: str
+    requests: list[str] = field(default_factory=list)
+
+    def serve(self, family: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """Make this server ``family``'s mirror and allow downloads; returns the folder whose
+        files it publishes under the family's base URL."""
+        monkeypatch.setenv(mirror_env(family), f"{self.url}/{family}")
+        monkeypatch.delenv("VISAGNN_NO_DOWNLOAD")
+        folder = self.folder / family
+        folder.mkdir(exist_ok=True)
+        return folder
+
+
+@pytest.fixture
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
+    """A stdlib HTTP server on 127.0.0.1 (a free port) in a thread, logging request paths."""
+    folder = tmp_path_factory.mktemp("mirror")
+    requests: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            requests.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=folder))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Mirror(folder, f"http://127.0.0.1:{server.server_address[1]}", requests)
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -73,3 +122,25 @@ def _check_canonical(data: Data) -> None:
 def check_canonical() -> Callable[[Data], None]:
     """Asserts that a graph is in the canonical layout of ``GraphDataset.data``."""
     return _check_canonical
+
+
+def zip_folder(folder: Path, archive: Path, prefix: str = "") -> None:
+    """Zip every file under ``folder`` into ``archive``, each member named ``prefix`` + its path
+    relative to ``folder`` (OGB's zips put everything under ``<download name>/``)."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                handle.write(path, prefix + path.relative_to(folder).as_posix())
+
+
+LINUX_ONLY = pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc")
+
+
+def mapping_of(address: int) -> str:
+    """The file the process's memory at ``address`` is mapped from (Linux's /proc/self/maps)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        start, end = (int(bound, 16) for bound in fields[0].split("-"))
+        if start <= address < end:
+            return fields[5] if len(fields) == 6 else ""
+    return ""

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from tests.datasets.conftest import Mirror
 from visagnn.datasets import load_dataset
 from visagnn.datasets.heterophilous import HETEROPHILOUS_METRICS
 
@@ -39,7 +40,7 @@ def write_tiny_heterophilous(path: Path, num_nodes: int = 40, num_classes: int =
         order = np.roll(np.arange(num_nodes), -split)
         masks[0, split, order[:10]] = masks[1, split, order[10:20]] = True
         masks[2, split, order[20:]] = True
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         path,
         node_features=rng.standard_normal((num_nodes, 5)).astype(np.float32),
@@ -68,5 +69,18 @@ def test_tiny_dataset_through_pyg_loader(
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"roman_empire/raw/roman_empire\.npz"):
+    with pytest.raises(FileNotFoundError, match=r"roman_empire: raw/roman_empire\.npz;") as error:
         load_dataset("roman-empire", root=tmp_path)
+    assert "heterophilous-graphs/raw/main/data/roman_empire.npz" in str(error.value)
+
+
+def test_download_from_mirror_happens_once(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = mirror.serve("heterophilous", monkeypatch)
+    write_tiny_heterophilous(published / "amazon_ratings.npz")
+    dataset = load_dataset("amazon-ratings", root=tmp_path)
+    assert dataset.data.num_nodes == 40
+    assert mirror.requests == ["/heterophilous/amazon_ratings.npz"]
+    load_dataset("amazon-ratings", root=tmp_path)
+    assert len(mirror.requests) == 1

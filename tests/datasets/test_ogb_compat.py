@@ -17,9 +17,9 @@ def test_import_starts_no_version_check_and_unblocks_outdated() -> None:
     # A fresh interpreter: in this one ogb may already have been imported.
     script = (
         "import sys, threading\n"
-        "from visagnn.datasets.ogb_compat import import_ogb_nodeproppred\n"
+        "from visagnn.datasets.ogb_compat import import_ogb\n"
         "before = threading.active_count()\n"
-        "import_ogb_nodeproppred()\n"
+        "import_ogb('ogb.nodeproppred')\n"
         "import ogb.version\n"
         "assert ogb.version.check_outdated is None, 'version check armed'\n"
         "assert threading.active_count() == before, 'a thread was started'\n"

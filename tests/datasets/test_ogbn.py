@@ -12,9 +12,11 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from tests.datasets.conftest import LINUX_ONLY, Mirror, mapping_of, zip_folder
 from visagnn.datasets import load_dataset
-from visagnn.datasets.ogb_compat import OGB_NAMES, import_ogb_nodeproppred
+from visagnn.datasets.ogb_compat import OGB_NAMES, import_ogb
 from visagnn.datasets.ogbn import OGBN_LAYOUTS, RELEASE_FILE
+from visagnn.datasets.sources import BASE_URLS
 
 NUM_NODES, NUM_FEATURES = 30, 4
 # visagnn name: (folder, number of classes in ogb's master table)
@@ -109,23 +111,69 @@ def test_read_only_folder_loads_from_a_copy(
     assert not (tmp_path / "ogbn_arxiv" / "processed").exists()
 
 
+def test_writable_data_folder_gets_no_new_files(tmp_path: Path) -> None:
+    for name in OGBN:
+        write_tiny_ogbn(tmp_path, name)
+    before = sorted(tmp_path.rglob("*"))
+    for name in OGBN:
+        load_dataset(name, root=tmp_path)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@LINUX_ONLY
+def test_papers100m_features_are_mapped_and_unlabelled_nodes_unmasked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VISAGNN_CACHE", str(tmp_path / "cache"))
+    write_tiny_ogbn(tmp_path, "ogbn-papers100m")
+    test_split = tmp_path / "ogbn_papers100M" / "split" / "time" / "test.csv.gz"
+    np.savetxt(test_split, np.append(TEST, [20, 25]), fmt="%d")  # 20 and 25 have no label
+    data = load_dataset("ogbn-papers100m", root=tmp_path).data
+    assert torch.equal(data.test_mask.nonzero().view(-1), torch.from_numpy(TEST))
+    assert not bool((data.train_mask | data.val_mask | data.test_mask)[data.y < 0].any())
+    mapped = list((tmp_path / "cache" / "processed").rglob("node_feat.npy"))
+    assert len(mapped) == 1
+    with np.load(tmp_path / "ogbn_papers100M" / "raw" / "data.npz") as arrays:
+        assert torch.equal(data.x, torch.from_numpy(arrays["node_feat"]))
+    assert mapping_of(data.x.data_ptr()) == str(mapped[0])
+
+
 def test_folder_without_release_file_fails_without_prompt(tmp_path: Path) -> None:
     write_tiny_ogbn(tmp_path, "ogbn-arxiv")
     (tmp_path / "ogbn_arxiv" / RELEASE_FILE).unlink()
-    with pytest.raises(FileNotFoundError, match=r"ogbn_arxiv/RELEASE_v1\.txt"):
+    with pytest.raises(FileNotFoundError, match=r"ogbn_arxiv: RELEASE_v1\.txt;"):
         load_dataset("ogbn-arxiv", root=tmp_path)
 
 
 def test_missing_dataset_names_expected_files(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"ogbn_products/raw/edge\.csv\.gz") as error:
+    with pytest.raises(FileNotFoundError, match=r"ogbn_products: raw/edge\.csv\.gz") as error:
         load_dataset("ogbn-products", root=tmp_path)
-    assert "products.zip" in str(error.value)
+    assert "http://snap.stanford.edu/ogb/data/nodeproppred/products.zip" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["ogbn-arxiv", "ogbn-papers100m"])
+def test_download_from_mirror_happens_once(
+    name: str, tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = mirror.serve("ogb", monkeypatch)
+    labels = write_tiny_ogbn(tmp_path / "staging", name)
+    download_name = OGBN_LAYOUTS[name].download_name
+    archive = published / f"{download_name}.zip"
+    zip_folder(tmp_path / "staging" / OGBN[name][0], archive, prefix=f"{download_name}/")
+    dataset = load_dataset(name, root=tmp_path / "data")
+    assert torch.equal(dataset.data.y, torch.from_numpy(labels))
+    assert mirror.requests == [f"/ogb/{download_name}.zip"]
+    assert (tmp_path / "data" / OGBN[name][0] / RELEASE_FILE).is_file()
+    load_dataset(name, root=tmp_path / "data")
+    assert len(mirror.requests) == 1
 
 
 def test_layouts_agree_with_ogb_master_table() -> None:
-    master_csv = Path(import_ogb_nodeproppred().__file__).parent / "master.csv"
+    master_csv = Path(import_ogb("ogb.nodeproppred").__file__).parent / "master.csv"
     master = pd.read_csv(master_csv, index_col=0, keep_default_na=False)
     for name, layout in OGBN_LAYOUTS.items():
         meta = master[OGB_NAMES[name]]
-        assert (layout.split, layout.url, meta["version"]) == (meta["split"], meta["url"], "1")
-        assert ("data.npz" in layout.raw_files) == (meta["binary"] == "True")
+        url = f"{BASE_URLS['ogb']}/{layout.download_name}.zip"
+        assert (layout.split, url, meta["version"]) == (meta["split"], meta["url"], "1")
+        assert layout.download_name == meta["download_name"]
+        assert layout.binary == (meta["binary"] == "True")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
+from tests.datasets.conftest import Mirror
 from visagnn.datasets import load_dataset
 from visagnn.datasets.planetoid import PLANETOID_NAMES
 
@@ -42,6 +44,18 @@ def test_shared_dataset_has_published_sizes(
     assert sizes == PUBLISHED[name]
     assert (dataset.name, dataset.metric) == (name, "accuracy")
     assert not (shared_data / PLANETOID_NAMES[name] / "processed").exists()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_copy_of_shared_cora_gets_no_new_files(
+    read_only: bool, shared_data: Path, tmp_path: Path, make_read_only: Callable[[Path], None]
+) -> None:
+    shutil.copytree(shared_data / "Cora" / "raw", tmp_path / "Cora" / "raw")
+    if read_only:
+        make_read_only(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert load_dataset("cora", root=tmp_path).data.num_nodes == 2708
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 TINY_TRAIN, TINY_ALL, TINY_TEST, TINY_CLASSES = 6, 520, 30, 3
@@ -97,12 +111,34 @@ def test_tiny_pubmed_through_pyg_loader(
     assert torch.equal(data.test_mask.nonzero().view(-1), torch.arange(TINY_ALL, TINY_ALL + 30))
     # Ring edges i - i+1 and i - i+7 in both directions; the self-loop and duplicate vanish.
     assert data.edge_index.size(1) == 4 * data.num_nodes
-    assert (tmp_path / "PubMed" / "processed" / "data.pt").is_file()
+
+
+def test_writable_data_folder_gets_no_new_files(tmp_path: Path) -> None:
+    write_tiny_planetoid(tmp_path / "PubMed" / "raw", "pubmed")
+    before = sorted(tmp_path.rglob("*"))
+    load_dataset("pubmed", root=tmp_path)
+    load_dataset("pubmed", root=tmp_path)  # from the processed file in the cache
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_missing_raw_files_are_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"PubMed/raw/ind\.pubmed\.graph"):
+    with pytest.raises(FileNotFoundError, match=r"PubMed: .*raw/ind\.pubmed\.graph"):
         load_dataset("pubmed", root=tmp_path)
+
+
+def test_download_from_mirror_happens_once(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = mirror.serve("planetoid", monkeypatch)
+    truth = write_tiny_planetoid(published / "staging", "pubmed")
+    for path in (published / "staging").iterdir():
+        path.rename(published / path.name)
+    dataset = load_dataset("pubmed", root=tmp_path / "data")
+    assert torch.equal(dataset.data.y, torch.from_numpy(truth["labels"]))
+    assert len(mirror.requests) == 8
+    assert (tmp_path / "data" / "PubMed" / "raw" / "ind.pubmed.graph").is_file()
+    load_dataset("pubmed", root=tmp_path / "data")
+    assert len(mirror.requests) == 8
 
 
 def test_planetoid_features_are_row_normalised(shared_data: Path) -> None:

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
+from tests.datasets.conftest import Mirror, zip_folder
 from visagnn.datasets import load_dataset
 
 
@@ -57,5 +58,23 @@ def test_tiny_reddit_through_pyg_loader(
 
 
 def test_missing_files_are_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"Reddit/raw/reddit_graph\.npz"):
+    with pytest.raises(FileNotFoundError, match=r"Reddit: .*raw/reddit_graph\.npz") as error:
         load_dataset("reddit", root=tmp_path)
+    assert "https://data.dgl.ai/dataset/reddit.zip" in str(error.value)
+
+
+def test_download_from_mirror_happens_once(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = mirror.serve("reddit", monkeypatch)
+    labels = write_tiny_reddit(tmp_path / "staging")
+    zip_folder(tmp_path / "staging", published / "reddit.zip")  # members at the top level
+    dataset = load_dataset("reddit", root=tmp_path / "data", download=True)
+    assert torch.equal(dataset.data.y, torch.from_numpy(labels))
+    assert mirror.requests == ["/reddit/reddit.zip"]
+    assert sorted(path.name for path in (tmp_path / "data" / "Reddit" / "raw").iterdir()) == [
+        "reddit_data.npz",
+        "reddit_graph.npz",
+    ]
+    load_dataset("reddit", root=tmp_path / "data", download=True)
+    assert len(mirror.requests) == 1

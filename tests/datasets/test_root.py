@@ -1,16 +1,31 @@
-"""Tests of visagnn/datasets/root.py."""
+"""Tests of visagnn/datasets/root.py: the data root, finding and downloading a dataset's files."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from visagnn.datasets import load_dataset, resolve_root
-from visagnn.datasets.root import loadable_folder, require_files
+from tests.datasets.conftest import Mirror
+from visagnn.datasets import resolve_root
+from visagnn.datasets.root import DatasetFiles, find_dataset
+from visagnn.datasets.sources import RemoteFile
+
+TOY = DatasetFiles(
+    "toy",
+    "Toy",
+    ("raw/a.bin", "raw/b.bin"),
+    tuple(RemoteFile("planetoid", name, f"Toy/raw/{name}") for name in ("a.bin", "b.bin")),
+)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache of this test's own: its download folder starts empty."""
+    monkeypatch.setenv("VISAGNN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 def test_resolve_root_prefers_argument_then_env_then_xdg_then_home(
@@ -27,66 +42,104 @@ def test_resolve_root_prefers_argument_then_env_then_xdg_then_home(
     assert resolve_root("~/data") == tmp_path / "home" / "data"
 
 
-def test_require_files_names_every_missing_path(tmp_path: Path) -> None:
-    (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "a.npz").touch()
+def publish_toy(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = mirror.serve("planetoid", monkeypatch)
+    (folder / "a.bin").write_bytes(b"a" * 1000)
+    (folder / "b.bin").write_bytes(b"b")
+
+
+def test_present_files_are_found_without_download(tmp_path: Path) -> None:
+    for name in TOY.files:
+        (tmp_path / "Toy" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "Toy" / name).write_bytes(b"")
+    assert find_dataset(TOY, tmp_path, download=False) == tmp_path / "Toy"
+
+
+def test_forbidden_download_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "Toy" / "raw").mkdir(parents=True)
+    (tmp_path / "Toy" / "raw" / "a.bin").write_bytes(b"")
     with pytest.raises(FileNotFoundError) as error:
-        require_files("toy", tmp_path, ["raw/a.npz", "raw/b.npz", "split/c.csv"], "example.org")
+        find_dataset(TOY, tmp_path, download=None)  # VISAGNN_NO_DOWNLOAD=1 (conftest)
     message = str(error.value)
-    assert str(tmp_path / "raw" / "b.npz") in message
-    assert str(tmp_path / "split" / "c.csv") in message
-    assert "a.npz" not in message and "example.org" in message
+    assert "\n" not in message
+    assert f"toy: missing under {tmp_path / 'Toy'}: raw/b.bin;" in message
+    assert "raw/a.bin" not in message
+    assert "https://github.com/kimiyoung/planetoid/raw/master/data/<file name>" in message
+    assert "download=True" in message and "VISAGNN_NO_DOWNLOAD" in message
 
 
-def write_raw(folder: Path) -> list[str]:
-    (folder / "raw").mkdir(parents=True)
-    (folder / "raw" / "graph.npz").write_bytes(b"graph")
-    return ["raw/graph.npz"]
-
-
-def test_writable_folder_is_used_in_place(tmp_path: Path) -> None:
-    files = write_raw(tmp_path / "toy")
-    assert loadable_folder(tmp_path / "toy", files, ["processed/data.pt"]) == tmp_path / "toy"
-
-
-def test_read_only_folder_is_copied_to_cache(
-    tmp_path: Path, isolated_cache: Path, make_read_only: Callable[[Path], None]
+def test_download_false_wins_over_the_environment(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files = write_raw(tmp_path / "toy")
-    make_read_only(tmp_path)
-    copy = loadable_folder(tmp_path / "toy", files, ["processed/data.pt"])
-    assert copy.is_relative_to(isolated_cache / "writable-copies") and copy.name == "toy"
-    assert (copy / "raw" / "graph.npz").read_bytes() == b"graph"
-    assert loadable_folder(tmp_path / "toy", files, ["processed/data.pt"]) == copy
+    publish_toy(mirror, monkeypatch)
+    with pytest.raises(FileNotFoundError, match="downloading is off"):
+        find_dataset(TOY, tmp_path, download=False)
+    assert mirror.requests == []
 
 
-def test_read_only_folder_with_processed_files_is_used_in_place(
-    tmp_path: Path, make_read_only: Callable[[Path], None]
+def test_missing_files_are_downloaded_once(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files = write_raw(tmp_path / "toy")
-    (tmp_path / "toy" / "processed").mkdir()
-    (tmp_path / "toy" / "processed" / "data.pt").touch()
-    make_read_only(tmp_path)
-    assert loadable_folder(tmp_path / "toy", files, ["processed/data.pt"]) == tmp_path / "toy"
+    publish_toy(mirror, monkeypatch)
+    assert find_dataset(TOY, tmp_path, download=None) == tmp_path / "Toy"
+    assert (tmp_path / "Toy" / "raw" / "a.bin").read_bytes() == b"a" * 1000
+    assert sorted(mirror.requests) == ["/planetoid/a.bin", "/planetoid/b.bin"]
+    assert sorted(path.name for path in (tmp_path / "Toy" / "raw").iterdir()) == ["a.bin", "b.bin"]
+    find_dataset(TOY, tmp_path, download=True)
+    assert len(mirror.requests) == 2
 
 
-def test_copy_falls_back_to_temp_dir_when_cache_is_read_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_read_only: Callable[[Path], None]
+def test_read_only_root_downloads_into_the_cache(
+    tmp_path: Path,
+    mirror: Mirror,
+    monkeypatch: pytest.MonkeyPatch,
+    cache: Path,
+    make_read_only: Callable[[Path], None],
 ) -> None:
-    files = write_raw(tmp_path / "data" / "toy")
-    monkeypatch.setenv("VISAGNN_CACHE", str(tmp_path / "data" / "cache"))
-    (tmp_path / "temp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
-    make_read_only(tmp_path / "data")
-    copy = loadable_folder(tmp_path / "data" / "toy", files, ["processed/data.pt"])
-    assert copy.is_relative_to(tmp_path / "temp") and (copy / "raw" / "graph.npz").is_file()
+    publish_toy(mirror, monkeypatch)
+    root = tmp_path / "shared"
+    root.mkdir()
+    make_read_only(root)
+    folder = find_dataset(TOY, root, download=True)
+    assert folder == cache / "data" / "Toy" and (folder / "raw" / "b.bin").is_file()
+    assert list(root.iterdir()) == []
+    assert find_dataset(TOY, root, download=False) == folder
 
 
-def test_read_only_copy_of_shared_cora_loads(
-    shared_data: Path, tmp_path: Path, make_read_only: Callable[[Path], None]
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_host_fails_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copytree(shared_data / "Cora" / "raw", tmp_path / "Cora" / "raw")
-    make_read_only(tmp_path)
-    dataset = load_dataset("cora", root=tmp_path)
-    assert dataset.data.num_nodes == 2708
-    assert not (tmp_path / "Cora" / "processed").exists()
+    url = f"http://127.0.0.1:{free_port()}/planetoid"
+    monkeypatch.setenv("VISAGNN_MIRROR_PLANETOID", url)
+    with pytest.raises(FileNotFoundError) as error:
+        find_dataset(TOY, tmp_path, download=True)
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"toy: missing under {tmp_path / 'Toy'}: raw/a.bin, raw/b.bin;" in message
+    assert f"downloading them from {url}/<file name> failed (" in message
+    assert "Connection refused" in message
+    assert "VISAGNN_MIRROR_PLANETOID" in message and "VISAGNN_NO_DOWNLOAD=1" in message
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()], "partial files left"
+
+
+def test_http_error_is_reported_with_its_status(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror.serve("planetoid", monkeypatch)  # publishes nothing
+    with pytest.raises(FileNotFoundError, match="HTTP Error 404"):
+        find_dataset(TOY, tmp_path, download=True)
+
+
+def test_invalid_no_download_value_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VISAGNN_NO_DOWNLOAD", "maybe")
+    with pytest.raises(ValueError, match="VISAGNN_NO_DOWNLOAD"):
+        find_dataset(TOY, tmp_path, download=None)

@@ -8,7 +8,10 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from visagnn.batch import SubgraphBatcher
 from visagnn.datasets.synthetic import SyntheticConfig, generate_synthetic, load_synthetic
+from visagnn.graph import CSRGraph
+from visagnn.partition import partition_graph
 
 SMALL = {"num_nodes": 2_000, "num_features": 8}
 
@@ -94,6 +97,8 @@ def test_feature_signal_separates_classes() -> None:
         ("homophily", 1.5),
         ("feature_signal", -1.0),
         ("num_features", 0),
+        ("locality", 1.5),
+        ("community_size", 0),
         ("val_fraction", -0.1),
         ("test_fraction", 0.5),
     ],
@@ -101,3 +106,27 @@ def test_feature_signal_separates_classes() -> None:
 def test_config_names_the_bad_field(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=f"SyntheticConfig.{field} "):
         SyntheticConfig(**{field: value})
+
+
+def mean_halo_size(data: Data, num_parts: int = 20, batch_parts: int = 2) -> float:
+    """Average halo of METIS batches of ``batch_parts`` parts, as the trainers build them."""
+    graph = CSRGraph.from_edge_index(data.edge_index, data.num_nodes)
+    partition = partition_graph(graph, num_parts)
+    batcher = SubgraphBatcher(graph.permute(partition.perm), partition)
+    parts = torch.arange(num_parts).view(-1, batch_parts)
+    return sum(batcher.batch(group).num_halo for group in parts) / len(parts)
+
+
+def test_locality_shrinks_the_metis_halo() -> None:
+    plain = generate_synthetic(SyntheticConfig(**SMALL))
+    local = generate_synthetic(SyntheticConfig(**SMALL, locality=0.99, community_size=16))
+    assert edge_homophily(local) == pytest.approx(0.7, abs=0.08)
+    assert local.edge_index.size(1) == pytest.approx(plain.edge_index.size(1), rel=0.2)
+    assert mean_halo_size(local) < 0.3 * mean_halo_size(plain)
+
+
+def test_zero_locality_is_the_plain_csbm() -> None:
+    plain = generate_synthetic(SyntheticConfig(**SMALL))
+    zero = generate_synthetic(SyntheticConfig(**SMALL, locality=0.0, community_size=5))
+    for key in ("x", "y", "edge_index", "train_mask", "val_mask", "test_mask"):
+        assert torch.equal(plain[key], zero[key]), key

@@ -28,7 +28,8 @@ def canonical_data(
     """Check the fields of a node-classification graph and bring them into the canonical form.
 
     Args:
-        x: ``[N, F]`` node features, any floating or integer dtype (stored as float32).
+        x: ``[N, F]`` node features, any real dtype; stored as float32, except float16, kept
+            as it is (MAG240M's memory-mapped features: a float32 copy would take 350 GB).
         y: ``[N]`` integer labels, ``-1`` for unlabelled nodes (stored as int64).
         edge_index: ``[2, E]`` integer edge list with entries in ``[0, N)``; made undirected,
             coalesced and free of self-loops by :func:`canonical_edge_index`.
@@ -57,7 +58,7 @@ def canonical_data(
                 f"{field} must be a bool tensor of shape [{num_nodes}], got {_describe(mask)}"
             )
     return Data(
-        x=x.float(),
+        x=x if x.dtype == torch.float16 else x.float(),
         y=y.long(),
         edge_index=canonical_edge_index(edge_index, num_nodes),
         **masks,

@@ -20,7 +20,10 @@ class GraphDataset:
     Attributes:
         name: canonical lowercase name (``'cora'``, ``'ogbn-arxiv'``, ``'synthetic'``), or the
             file stem of a user's ``.pt`` graph.
-        data: ``x`` float32 ``[N, F]``; ``y`` int64 ``[N]``, ``-1`` for unlabelled nodes;
+        data: ``x`` ``[N, F]``, float32, or float16 where the dataset ships it so (MAG240M;
+            convert the rows you gather with ``.float()``), a read-only tensor over a
+            memory-mapped file for MAG240M and ogbn-papers100M (index it, never write to it:
+            :mod:`visagnn.datasets.memmap`); ``y`` int64 ``[N]``, ``-1`` for unlabelled nodes;
             ``edge_index`` int64 ``[2, E]``, undirected (both directions), coalesced, without
             self-loops; ``train_mask``, ``val_mask``, ``test_mask`` bool ``[N]``.
         metric: ``'accuracy'`` or ``'rocauc'`` (binary tasks, on the probability of class 1).

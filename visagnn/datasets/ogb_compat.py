@@ -2,9 +2,10 @@
 
 ``import ogb`` starts a thread that asks PyPI whether ogb is outdated (package ``outdated``);
 offline it only fails quietly, but it is network traffic nobody asked for.
-:func:`import_ogb_nodeproppred` hides ``outdated`` during ogb's first import only, so no thread
+:func:`import_ogb` hides ``outdated`` during ogb's first import only, so no thread
 starts and ``import outdated`` still works for everyone else. ogb's two other pitfalls are
-handled where ogb loads data, in :mod:`visagnn.datasets.ogbn`.
+handled where ogb loads data, in :mod:`visagnn.datasets.ogbn` and
+:mod:`visagnn.datasets.mag240m`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ OGB_NAMES: dict[str, str] = {
 """visagnn's lowercase dataset name -> ogb's (case-sensitive) dataset name."""
 
 
-def import_ogb_nodeproppred() -> ModuleType:
-    """``ogb.nodeproppred``, imported without starting ogb's version-check thread."""
+def import_ogb(module: str) -> ModuleType:
+    """``module`` (``'ogb.nodeproppred'``, ``'ogb.lsc'``), imported without starting ogb's
+    version-check thread."""
     if "ogb" not in sys.modules:
         hidden = "outdated" in sys.modules
         previous = sys.modules.get("outdated")
@@ -38,7 +40,7 @@ def import_ogb_nodeproppred() -> ModuleType:
                 sys.modules["outdated"] = previous  # type: ignore[assignment]
             else:
                 del sys.modules["outdated"]
-    return importlib.import_module("ogb.nodeproppred")
+    return importlib.import_module(module)
 
 
 def ogb_accuracy(name: str, prediction: Tensor, y: Tensor) -> float:
@@ -54,4 +56,4 @@ def ogb_accuracy(name: str, prediction: Tensor, y: Tensor) -> float:
 @functools.cache
 def _evaluator(ogb_name: str) -> Any:
     """ogb's ``Evaluator``, built once per dataset (it parses ogb's master table)."""
-    return import_ogb_nodeproppred().Evaluator(ogb_name)
+    return import_ogb("ogb.nodeproppred").Evaluator(ogb_name)

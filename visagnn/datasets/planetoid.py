@@ -9,7 +9,9 @@ from torch_geometric.transforms import NormalizeFeatures
 
 from visagnn.datasets.canonical import canonical_data
 from visagnn.datasets.graph_dataset import GraphDataset
-from visagnn.datasets.root import loadable_folder, require_files
+from visagnn.datasets.processed import processed_folder, processing_in
+from visagnn.datasets.root import DatasetFiles, find_dataset
+from visagnn.datasets.sources import RemoteFile
 
 PLANETOID_NAMES: dict[str, str] = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 """visagnn name -> PyG name, which is also the dataset's folder under the data root."""
@@ -17,7 +19,20 @@ PLANETOID_NAMES: dict[str, str] = {"cora": "Cora", "citeseer": "CiteSeer", "pubm
 _RAW_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
 
-def load_planetoid(name: str, root: Path) -> GraphDataset:
+def planetoid_files(name: str) -> DatasetFiles:
+    """``<PyG name>/raw/ind.<name>.<suffix>``: Planetoid's eight pickled or text files, each
+    published on its own under the ``planetoid`` base URL."""
+    folder = PLANETOID_NAMES[name]
+    raw = [f"ind.{name}.{suffix}" for suffix in _RAW_SUFFIXES]
+    return DatasetFiles(
+        name,
+        folder,
+        tuple(f"raw/{file}" for file in raw),
+        tuple(RemoteFile("planetoid", file, f"{folder}/raw/{file}") for file in raw),
+    )
+
+
+def load_planetoid(name: str, root: Path, download: bool | None) -> GraphDataset:
     r"""Load ``<root>/<PyG name>/raw/ind.<name>.*`` (e.g. ``<root>/Cora/raw/ind.cora.x``).
 
     The public split of Yang et al. (2016): 20 training nodes per class, 500 validation and
@@ -26,15 +41,18 @@ def load_planetoid(name: str, root: Path) -> GraphDataset:
     benchmarks, whose published numbers assume it.
 
     Raises:
-        FileNotFoundError: naming the missing raw files.
+        FileNotFoundError: naming the missing raw files (see
+            :func:`~visagnn.datasets.root.find_dataset`).
     """
-    pyg_name = PLANETOID_NAMES[name]
-    folder = root / pyg_name
-    raw_files = [f"raw/ind.{name}.{suffix}" for suffix in _RAW_SUFFIXES]
-    require_files(name, folder, raw_files, source=Planetoid.url)
-    folder = loadable_folder(folder, raw_files, ["processed/data.pt"])
-    dataset = Planetoid(
-        str(folder.parent), pyg_name, split="public", transform=NormalizeFeatures()
+    spec = planetoid_files(name)
+    folder = find_dataset(spec, root, download)
+    dataset = processing_in(
+        Planetoid,
+        processed_folder(folder, spec.files),
+        str(folder.parent),
+        spec.folder,
+        split="public",
+        transform=NormalizeFeatures(),
     )
     data = dataset[0]
     graph = canonical_data(

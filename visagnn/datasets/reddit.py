@@ -8,23 +8,31 @@ from torch_geometric.datasets import Reddit
 
 from visagnn.datasets.canonical import canonical_data
 from visagnn.datasets.graph_dataset import GraphDataset
-from visagnn.datasets.root import loadable_folder, require_files
+from visagnn.datasets.processed import processed_folder, processing_in
+from visagnn.datasets.root import DatasetFiles, find_dataset
+from visagnn.datasets.sources import RemoteFile
 
-_RAW_FILES = ("raw/reddit_data.npz", "raw/reddit_graph.npz")
+REDDIT_FILES = DatasetFiles(
+    "reddit",
+    "Reddit",
+    ("raw/reddit_data.npz", "raw/reddit_graph.npz"),
+    (RemoteFile("reddit", "reddit.zip", "Reddit/raw"),),
+)
+"""DGL's ``reddit.zip`` holds both files at its top level."""
 
 
-def load_reddit(name: str, root: Path) -> GraphDataset:
-    """Load ``<root>/Reddit/raw/reddit_data.npz`` and ``reddit_graph.npz`` (DGL's release).
+def load_reddit(name: str, root: Path, download: bool | None) -> GraphDataset:
+    """Load ``<root>/Reddit/raw/reddit_data.npz`` (``feature``, ``label``, ``node_types``) and
+    ``reddit_graph.npz`` (a SciPy sparse adjacency), DGL's release.
 
     The split of the original paper (``node_types`` 1, 2, 3). Metric: accuracy.
 
     Raises:
-        FileNotFoundError: naming the missing raw files.
+        FileNotFoundError: naming the missing raw files (see
+            :func:`~visagnn.datasets.root.find_dataset`).
     """
-    folder = root / "Reddit"
-    require_files(name, folder, _RAW_FILES, source=Reddit.url)
-    folder = loadable_folder(folder, _RAW_FILES, ["processed/data.pt"])
-    data = Reddit(str(folder))[0]
+    folder = find_dataset(REDDIT_FILES, root, download)
+    data = processing_in(Reddit, processed_folder(folder, REDDIT_FILES.files), str(folder))[0]
     graph = canonical_data(
         data.x, data.y, data.edge_index, data.train_mask, data.val_mask, data.test_mask
     )

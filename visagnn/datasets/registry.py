@@ -10,6 +10,7 @@ from typing import Any
 from visagnn.datasets.custom import load_custom
 from visagnn.datasets.graph_dataset import GraphDataset
 from visagnn.datasets.heterophilous import HETEROPHILOUS_METRICS, load_heterophilous
+from visagnn.datasets.mag240m import load_mag240m
 from visagnn.datasets.ogbn import OGBN_LAYOUTS, load_ogbn
 from visagnn.datasets.planetoid import PLANETOID_NAMES, load_planetoid
 from visagnn.datasets.reddit import load_reddit
@@ -17,13 +18,13 @@ from visagnn.datasets.root import resolve_root
 from visagnn.datasets.synthetic import SyntheticConfig, load_synthetic
 
 SYNTHETIC = "synthetic"
-_FILE_LOADERS: dict[str, Callable[[str, Path], GraphDataset]] = {
+_FILE_LOADERS: dict[str, Callable[[str, Path, bool | None], GraphDataset]] = {
     **dict.fromkeys(PLANETOID_NAMES, load_planetoid),
     **dict.fromkeys(HETEROPHILOUS_METRICS, load_heterophilous),
     "reddit": load_reddit,
     **dict.fromkeys(OGBN_LAYOUTS, load_ogbn),
+    "mag240m": load_mag240m,
 }
-NOT_YET_SUPPORTED = ("mag240m",)
 
 DATASET_NAMES: tuple[str, ...] = (SYNTHETIC, *_FILE_LOADERS)
 """Every name :func:`load_dataset` accepts (lowercase; names are matched case-insensitively)."""
@@ -32,6 +33,7 @@ DATASET_NAMES: tuple[str, ...] = (SYNTHETIC, *_FILE_LOADERS)
 def load_dataset(
     name_or_path: str | os.PathLike[str],
     root: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
     **synthetic_kwargs: Any,
 ) -> GraphDataset:
     """Load a dataset by name, or a user's graph from a ``.pt`` file.
@@ -41,15 +43,19 @@ def load_dataset(
             holding a ``torch_geometric.data.Data`` (see
             :func:`~visagnn.datasets.custom.load_custom`).
         root: folder holding the datasets' folders (``Cora/``, ``ogbn_arxiv/``, ...);
-            :func:`~visagnn.datasets.root.resolve_root` picks it when ``None``. Files are never
-            downloaded. Unused for ``'synthetic'`` and ``.pt`` paths.
+            :func:`~visagnn.datasets.root.resolve_root` picks it when ``None``. Unused for
+            ``'synthetic'`` and ``.pt`` paths.
+        download: whether a named dataset whose files are missing may be downloaded (into
+            ``root``, or into the cache when ``root`` is read-only; see
+            :func:`~visagnn.datasets.root.find_dataset`). ``None``: yes, unless
+            ``$VISAGNN_NO_DOWNLOAD`` is true.
         **synthetic_kwargs: fields of
             :class:`~visagnn.datasets.synthetic.SyntheticConfig`, for ``'synthetic'`` only.
 
     Raises:
         ValueError: for an unknown name (the message lists the valid ones) or a malformed graph.
-        NotImplementedError: for a known dataset that is not yet supported (``'mag240m'``).
-        FileNotFoundError: naming the files that were expected and are missing.
+        FileNotFoundError: in one line, naming the files that were expected and are missing,
+            their URL, and why they could not be downloaded.
         TypeError: for keyword arguments given with a dataset other than ``'synthetic'``.
     """
     text = os.fspath(name_or_path)
@@ -62,12 +68,7 @@ def load_dataset(
     if name == SYNTHETIC:
         return load_synthetic(SyntheticConfig(**synthetic_kwargs))
     if name in _FILE_LOADERS:
-        return _FILE_LOADERS[name](name, resolve_root(root))
-    if name in NOT_YET_SUPPORTED:
-        raise NotImplementedError(
-            f"{text!r} is not yet supported by visagnn; supported "
-            f"datasets: {', '.join(DATASET_NAMES)}"
-        )
+        return _FILE_LOADERS[name](name, resolve_root(root), download)
     if Path(text).suffix.lower() == ".pt":
         return load_custom(Path(text))
     raise ValueError(

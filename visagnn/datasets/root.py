@@ -1,25 +1,29 @@
-"""Where dataset files live: the data root, the files a loader needs, writable copies.
+"""Where dataset files live: the data root, and finding (or downloading) a dataset's files.
 
-visagnn never downloads. Every loader checks that the files of its dataset are in place before it
-builds the PyG or OGB dataset object (whose constructor would otherwise try a download, or, for
-OGB, ask a question on standard input), and fails with a message naming the missing paths.
-
-PyG and OGB write ``processed/`` next to ``raw/``. When a dataset's folder is read-only (a shared
-data folder), :func:`loadable_folder` copies the needed files into a writable cache and the loader
-reads the copy.
+A loader names the files it reads and the published files they come from
+(:class:`DatasetFiles`); :func:`find_dataset` returns the folder that holds them. It looks under
+the data root, then under the download folder of the cache (``cache_folder("data")``), and
+otherwise downloads them, when downloads are allowed, into the data root, or into the cache's
+download folder when the data root cannot be written (a shared read-only folder). Loaders only
+read from the folder they get: derived files go to the cache (:mod:`visagnn.datasets.processed`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import http.client
 import os
-import shutil
-from collections.abc import Sequence
+import urllib.error
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from visagnn.cache import cache_folder, can_create_folder
+from visagnn.datasets.download import NO_DOWNLOAD_ENV, downloads_allowed, fetch
+from visagnn.datasets.sources import RemoteFile, base_url, mirror_env
 
 DATA_ROOT_ENV = "VISAGNN_DATA"
+DOWNLOAD_CACHE = "data"
+"""Subfolder of the cache that receives downloads when the data root is read-only."""
 
 
 def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:
@@ -36,49 +40,82 @@ def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:
     return Path(cache_home).expanduser() / "visagnn"
 
 
-def require_files(dataset: str, folder: Path, files: Sequence[str], source: str) -> None:
-    """Raise :class:`FileNotFoundError` unless every path in ``files`` (relative to ``folder``)
-    is a file.
+@dataclass(frozen=True)
+class DatasetFiles:
+    """The files a loader reads, and the published files that provide them.
 
-    The message names the missing paths, the dataset's original ``source`` and how to point
-    visagnn at another data root.
+    Attributes:
+        dataset: visagnn's name of the dataset, for messages.
+        folder: the dataset's folder under a data root, e.g. ``'Cora'``.
+        files: every file the loader reads, relative to ``folder``.
+        remotes: what to download so that ``files`` exist; their destinations are relative to
+            the data root.
     """
-    missing = [name for name in files if not (folder / name).is_file()]
-    if missing:
-        listed = "\n".join(f"  {folder / name}" for name in missing)
+
+    dataset: str
+    folder: str
+    files: tuple[str, ...]
+    remotes: tuple[RemoteFile, ...]
+
+    def missing(self, root: Path) -> list[str]:
+        """The entries of :attr:`files` that are not files under ``root / folder``."""
+        return [name for name in self.files if not (root / self.folder / name).is_file()]
+
+
+def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
+    """The folder holding every file of ``spec``: ``root / spec.folder``, else the same folder
+    under the cache's download folder, else a fresh download.
+
+    Args:
+        spec: the dataset's files.
+        root: the data root (:func:`resolve_root`).
+        download: ``True`` or ``False`` to allow or forbid downloading; ``None`` allows it
+            unless ``$VISAGNN_NO_DOWNLOAD`` is true.
+
+    Raises:
+        FileNotFoundError: one line naming the missing files, where they were expected, the
+            URL they come from, and why they could not be fetched: downloads forbidden, host
+            unreachable, or a download that did not provide them.
+    """
+    missing = spec.missing(root)
+    if not missing:
+        return root / spec.folder
+    fallback = cache_folder(DOWNLOAD_CACHE)
+    if not spec.missing(fallback):
+        return fallback / spec.folder
+    where = f"{spec.dataset}: missing under {root / spec.folder}: {', '.join(missing)}"
+    family = spec.remotes[0].family
+    source = spec.remotes[0].url if len(spec.remotes) == 1 else f"{base_url(family)}/<file name>"
+    if not downloads_allowed(download):
         raise FileNotFoundError(
-            f"{dataset}: {len(missing)} expected file(s) missing under {folder}:\n{listed}\n"
-            f"visagnn does not download datasets. Put the original files (from {source}) there, "
-            f"or pass root= (or set ${DATA_ROOT_ENV}) to the folder that contains "
-            f"'{folder.name}/'."
+            f"{where}; they come from {source}; downloading is off (download=False or "
+            f"${NO_DOWNLOAD_ENV}=1): pass download=True or unset ${NO_DOWNLOAD_ENV} to "
+            f"download them, or put the files there"
         )
+    target = root if can_create_folder(root / spec.folder) else fallback
+    try:
+        for remote in spec.remotes:
+            fetch(remote, target)
+    # URLError and timeouts are OSErrors; a connection cut mid-body is an HTTPException.
+    except (OSError, http.client.HTTPException, zipfile.BadZipFile) as error:
+        raise FileNotFoundError(
+            f"{where}; downloading them from {source} failed ({_reason(error)}): check the "
+            f"connection "
+            f"or set ${mirror_env(family)} to a mirror's base URL, put the files there, or set "
+            f"${NO_DOWNLOAD_ENV}=1 to never download"
+        ) from error
+    still_missing = spec.missing(target)
+    if still_missing:
+        raise FileNotFoundError(
+            f"{spec.dataset}: the download from {source} lacks {', '.join(still_missing)} "
+            f"(expected under {target / spec.folder})"
+        )
+    return target / spec.folder
 
 
-def loadable_folder(folder: Path, files: Sequence[str], processed_files: Sequence[str]) -> Path:
-    """``folder`` if its loader can run there, else a writable copy of ``files``.
-
-    The loader can run in place when its ``processed_files`` (relative to ``folder``) already
-    exist, or when the folders that receive them can be written. Otherwise ``files`` are copied,
-    once, to ``cache_folder("writable-copies")/<hash of folder's path>/<folder's name>/``
-    (:func:`visagnn.cache.cache_folder`). A later call reuses the copy and whatever the loader
-    processed there.
-    """
-    if all((folder / name).is_file() for name in processed_files):
-        return folder
-    if all(can_create_folder((folder / name).parent) for name in processed_files):
-        return folder
-    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-    copy = cache_folder("writable-copies") / digest / folder.name
-    for name in files:
-        target = copy / name
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_file(folder / name, target)
-    return copy
-
-
-def _copy_file(source: Path, target: Path) -> None:
-    """Copy then rename, so that a concurrent reader never sees a half-written file."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
+def _reason(error: BaseException) -> str:
+    """``[Errno 111] Connection refused`` rather than ``<urlopen error [Errno 111] ...>``; HTTP
+    errors keep their status code."""
+    if type(error) is urllib.error.URLError:
+        return str(error.reason)
+    return str(error)

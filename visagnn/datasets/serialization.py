@@ -1,4 +1,5 @@
-"""Reading PyG objects with ``torch.load(weights_only=True)``, the default since torch 2.6."""
+"""Reading PyG objects and numpy arrays with ``torch.load(weights_only=True)``, the default since
+torch 2.6."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ _NUMPY_SCALAR_TYPES = (
 
 
 def pyg_safe_globals() -> AbstractContextManager[None]:
-    """Context in which ``torch.load(weights_only=True)`` also accepts a pickled ``Data``.
+    """Context in which ``torch.load(weights_only=True)`` also accepts a pickled ``Data`` and
+    numeric numpy arrays.
 
-    Allowed beyond torch's own list: ``Data`` and its storage classes, and numeric numpy
-    scalars (ogb stores ``num_nodes`` as a numpy integer in ogbn-papers100M's processed file).
+    Allowed beyond torch's own list: ``Data`` and its storage classes, numeric numpy scalars
+    (ogb stores ``num_nodes`` as a numpy integer in its processed files) and numeric numpy
+    arrays (MAG240M's ``split_dict.pt`` holds one per split), rebuilt by numpy's
+    ``_reconstruct``, which creates an empty array of a given dtype and nothing else.
     """
     wanted = [
         Data,
@@ -40,6 +44,8 @@ def pyg_safe_globals() -> AbstractContextManager[None]:
         DataTensorAttr,
         GlobalStorage,
         _numpy_core.multiarray.scalar,
+        _numpy_core.multiarray._reconstruct,
+        np.ndarray,
         np.dtype,
         *(type(np.dtype(scalar_type)) for scalar_type in _NUMPY_SCALAR_TYPES),
     ]

@@ -1,0 +1,41 @@
+"""The cache folder of a dataset's derived files, and PyG datasets that process into it.
+
+PyG and OGB write ``processed/`` next to ``raw/``. visagnn sends every derived file to
+``cache_folder("processed")/<key>/<dataset folder>/`` instead (:func:`visagnn.cache.cache_folder`),
+whether or not the data folder is writable, so a data folder only ever holds the published files.
+The key hashes the data folder's absolute path and the size and modification time of the files
+read from it: a replaced file is processed afresh, an unchanged one is processed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from visagnn.cache import cache_folder
+
+DatasetClass = TypeVar("DatasetClass")
+
+
+def processed_folder(folder: Path, files: Sequence[str]) -> Path:
+    """The cache folder for what is derived from ``files`` (relative to ``folder``)."""
+    digest = hashlib.sha256(str(folder.resolve()).encode())
+    for name in files:
+        status = (folder / name).stat()
+        digest.update(f"\0{name}\0{status.st_size}\0{status.st_mtime_ns}".encode())
+    return cache_folder("processed") / digest.hexdigest()[:16] / folder.name
+
+
+def processing_in(
+    dataset_class: type[DatasetClass], processed_dir: Path, *args: Any, **kwargs: Any
+) -> DatasetClass:
+    """``dataset_class(*args, **kwargs)`` for a PyG dataset class (``InMemoryDataset``), with
+    its ``processed_dir`` moved to ``processed_dir``; its ``raw_dir`` is left where it was."""
+    subclass = type(
+        dataset_class.__name__,
+        (dataset_class,),
+        {"processed_dir": property(lambda self: str(processed_dir))},
+    )
+    return subclass(*args, **kwargs)
