@@ -85,3 +85,10 @@ def reference(session: nox.Session) -> None:
     session.run("python", "-m", "visagnn", "grid", "--grid", "reference",
                 "--results", "reports/reference/results", "--reports", "reports/reference",
                 *session.posargs)
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """JupyterLab on this environment (the ``notebooks`` extra), opened on ``notebooks/``."""
+    install_package(session, "notebooks")
+    session.run("jupyter", "lab", "notebooks", *session.posargs)
