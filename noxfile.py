@@ -1,6 +1,7 @@
 """nox sessions: ``tests`` and ``lint``; ``demo``, ``benchmark`` and ``report`` run the
 benchmark suite (``python -m visagnn grid`` / ``report``), results in ``results/``, HTML in
-``reports/`` (open ``reports/index.html``).
+``reports/`` (open ``reports/index.html``); both are ignored by git, so these sessions change no
+tracked file. ``reference`` alone writes the committed reference in ``reports/reference/``.
 
 The torch requirement is one variable: ``VISAGNN_TORCH`` overrides it, e.g. on a GPU box
 ``VISAGNN_TORCH="torch --index-url https://download.pytorch.org/whl/cu124" nox -s benchmark``.
@@ -48,9 +49,9 @@ def demo(session: nox.Session) -> None:
     ``nox -s demo -- --root DIR``) holds them.
     """
     install_package(session, "notebooks")
-    # one torch thread per run (a second one makes each run several times slower on a busy
-    # machine), and as many notebooks at a time as there are cores
-    session.run("python", "-m", "visagnn", "grid", "--grid", "demo", "--threads", "1",
+    # one torch thread per run (the grid's default: a second one makes each run several times
+    # slower on a busy machine), and as many notebooks at a time as there are cores
+    session.run("python", "-m", "visagnn", "grid", "--grid", "demo",
                 "--jobs", str(os.cpu_count() or 1), *session.posargs)
 
 
@@ -74,11 +75,20 @@ def report(session: nox.Session) -> None:
 
 @nox.session
 def reference(session: nox.Session) -> None:
-    """The committed reference results: ``reports/results`` and the HTML in ``reports/``.
+    """The committed reference results: ``reports/reference/results`` and its HTML pages in
+    ``reports/reference/``.
 
     3.5 hours of single-core training; ``nox -s reference -- --root DIR --jobs 2`` points at
     the data and runs two notebooks at a time.
     """
     install_package(session, "notebooks")
     session.run("python", "-m", "visagnn", "grid", "--grid", "reference",
-                "--results", "reports/results", "--reports", "reports", *session.posargs)
+                "--results", "reports/reference/results", "--reports", "reports/reference",
+                *session.posargs)
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """JupyterLab on this environment (the ``notebooks`` extra), opened on ``notebooks/``."""
+    install_package(session, "notebooks")
+    session.run("jupyter", "lab", "notebooks", *session.posargs)

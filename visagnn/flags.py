@@ -2,21 +2,46 @@
 
 A dataclass field ``num_parts`` is the flag ``--num-parts``; a boolean that defaults to True is
 switched off by ``--no-<name>``, one that defaults to False is switched on by ``--<name>``;
-``Literal`` annotations become the flag's choices.
+``Literal`` annotations become the flag's choices. Messages of the dataclasses' validation, which
+name fields (``RunConfig.num_parts must be >= 1``), are spelled with the flags instead
+(:func:`flag_message`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import MISSING
 from typing import Any
+
+FIELD_REFERENCE = re.compile(r"\b(?:RunConfig|\w+Options)\.(\w+)")
+"""How validation messages name a field: ``RunConfig.num_parts``, ``VisagnnOptions.lam``."""
+
+
+class UsageError(ValueError):
+    """Bad command-line input: ``python -m visagnn`` prints it as one line and exits with 2."""
 
 
 def option_flag(name: str) -> str:
     """``num_parts`` → ``--num-parts``."""
     return "--" + name.replace("_", "-")
+
+
+def flag_message(message: str, names: Iterable[str]) -> str:
+    """``message`` with the option fields among ``names`` that it mentions spelled as flags:
+    ``RunConfig.num_parts must be >= 1`` → ``--num-parts must be >= 1``, and a message that
+    starts with a bare field name (``alpha must be in (0, 1]``) → ``--alpha must be ...``."""
+    known = set(names)
+
+    def flag(match: re.Match[str]) -> str:
+        return option_flag(match.group(1)) if match.group(1) in known else match.group(0)
+
+    message = FIELD_REFERENCE.sub(flag, message)
+    first, space, rest = message.partition(" ")
+    return f"{option_flag(first)} {rest}" if first in known and space else message
 
 
 def value_type(annotation: Any) -> tuple[Any, tuple[Any, ...] | None]:
@@ -46,6 +71,7 @@ def add_option_argument(group: argparse._ArgumentGroup, name: str, annotation: A
                            help=help_text)
         return
     parser, choices = value_type(annotation)
-    suffix = f" (default: {default})" if default is not MISSING else ""
+    # a None default means what the help text says (e.g. "the dataset's")
+    suffix = f" (default: {default})" if default not in (MISSING, None) else ""
     group.add_argument(option_flag(name), dest=name, type=parser, choices=choices,
                        default=argparse.SUPPRESS, help=help_text + suffix)

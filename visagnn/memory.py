@@ -13,34 +13,52 @@ class MemoryBudgetExceeded(RuntimeError):
     """A method estimated that it needs more memory than it may use (reported as ``oom``)."""
 
 
+def _status_mb(key: str) -> float | None:
+    """A ``kB`` field of ``/proc/self/status`` (Linux) in MiB, ``None`` where unreadable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 class PeakMemory:
-    """Tracks the peak memory since :meth:`reset`.
+    """Tracks the peak memory since :meth:`reset`, and what was added over the memory in use
+    at :meth:`reset` (the process baseline: interpreter, libraries, the loaded dataset).
 
     On CPU the peak RSS is read from ``VmHWM`` in ``/proc/self/status`` after resetting it through
-    ``/proc/self/clear_refs`` (Linux); where that is not possible it falls back to the process-wide
-    ``ru_maxrss``. On CUDA it is ``torch.cuda.max_memory_allocated``.
+    ``/proc/self/clear_refs`` (Linux), the baseline from ``VmRSS``; where that is not possible the
+    peak falls back to the process-wide ``ru_maxrss`` and the baseline to 0. On CUDA they are
+    ``torch.cuda.max_memory_allocated`` and ``torch.cuda.memory_allocated``.
     """
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
+        self.baseline_mb = 0.0
 
     def reset(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.baseline_mb = torch.cuda.memory_allocated(self.device) / 2**20
             return
         with contextlib.suppress(OSError):
             Path("/proc/self/clear_refs").write_text("5")
+        self.baseline_mb = _status_mb("VmRSS") or 0.0
 
     def peak_mb(self) -> float:
+        """The peak since :meth:`reset`: the whole process on CPU, tensors on CUDA."""
         if self.device.type == "cuda":
             return torch.cuda.max_memory_allocated(self.device) / 2**20
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
+        peak = _status_mb("VmHWM")
+        if peak is not None:
+            return peak
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def added_mb(self) -> float:
+        """The peak minus the baseline: what was allocated since :meth:`reset` at most."""
+        return max(self.peak_mb() - self.baseline_mb, 0.0)
 
 
 def available_memory_mb(device: torch.device) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from visagnn.datasets import GraphDataset, load_dataset
 from visagnn.memory import MemoryBudgetExceeded, PeakMemory
 from visagnn.methods import create_method
 from visagnn.records import RunWriter
+from visagnn.run_summary import run_summary
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,6 @@ def run(
     memory.reset()
     records: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val": float("-inf"), "test": float("nan"), "epoch": 0}
-    summary: dict[str, Any] = {
-        "dataset": dataset.name,
-        "method": config.method,
-        "seed": config.seed,
-        "metric": dataset.metric,
-    }
     status, error, method = "ok", None, None
     try:
         method = create_method(dataset, config, method_options)
@@ -102,23 +97,11 @@ def run(
                             test=f"{best['test']:.4f}")
     except (MemoryBudgetExceeded, torch.cuda.OutOfMemoryError) as exc:
         status, error = "oom", str(exc)
-    summary.update(
-        status=status,
-        best_val=best["val"] if records else None,
-        test=best["test"] if records else None,
-        best_epoch=best["epoch"],
-        epochs=len(records),
-        mean_epoch_s=float(np.mean([r["epoch_s"] for r in records])) if records else None,
-        mean_eval_s=float(np.mean([r["eval_s"] for r in records])) if records else None,
-        peak_mem_mb=memory.peak_mb(),
-        device=str(device),
-        num_parts=config.num_parts,
-        batch_parts=config.batch_parts,
-        config=asdict(config),
-        options=method.describe() if method is not None else dict(method_options or {}),
-    )
-    if error is not None:
-        summary["error"] = error
+    summary = run_summary(
+        dataset.name, config,
+        method.describe() if method is not None else dict(method_options or {}),
+        status, records, best if records else None, dataset.metric,
+        peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), error=error)
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)

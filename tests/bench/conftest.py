@@ -4,7 +4,6 @@ runs (no training) that holds every kind of result the report shows."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from tests.graphs import write_community_graph
 from visagnn.bench import report
 from visagnn.bench.spec import RunSpec, plan_runs
 from visagnn.bench.store import ResultsStore
+from visagnn.run_summary import run_summary
 from visagnn.train import RunResult
 
 TINY = {"hidden_channels": 8, "heads": 2}
@@ -65,18 +65,11 @@ def fake_result(spec: RunSpec, status: str = "ok") -> RunResult:
                 record["spearman_grad_l0"] = 0.5 + 0.1 * epoch
             records.append(record)
     best = records[-1] if records else None
-    summary = {
-        "dataset": spec.dataset, "method": variant.method, "seed": seed, "metric": "accuracy",
-        "status": status, "best_val": best["val"] if best else None,
-        "test": best["test"] if best else None, "best_epoch": len(records),
-        "epochs": len(records), "mean_epoch_s": 0.1 if records else None,
-        "mean_eval_s": 0.05 if records else None, "peak_mem_mb": 100.0 + 10 * seed,
-        "device": "cpu", "num_parts": spec.config.num_parts,
-        "batch_parts": spec.config.batch_parts, "config": asdict(spec.config),
-        "options": variant.options,
-    }
-    if status == "oom":
-        summary["error"] = "needs 9000 MB, may use 100 MB"
+    summary = run_summary(
+        spec.dataset, spec.config, variant.options, status, records,
+        best, "accuracy", peak_mem_mb=100.0 + 10 * seed,
+        added_mem_mb=20.0 + seed, error="needs 9000 MB, may use 100 MB" if status == "oom"
+        else None)
     return RunResult(summary, records)
 
 
@@ -86,16 +79,16 @@ def write_fake_store(folder: Path) -> ResultsStore:
     store = ResultsStore(folder)
     seeds = (0, 1, 2)
 
-    def add(dataset: str, methods: list[str], batch_parts=(None,), lams=(), status="ok"):
+    def add(dataset: str, methods: list[str], batch_parts=(None,), status="ok"):
         for spec in plan_runs(dataset, methods, batch_parts=batch_parts, seeds=seeds,
-                              epochs=EPOCHS, lams=lams):
+                              epochs=EPOCHS):
             store.record(spec, fake_result(spec, status))
 
     add("cora", ["gas", "visagnn-cat", "visagnn-sum", "gcn"])
     add("cora", ["gas", "visagnn-sum"], batch_parts=(5,))
     add("cora", ["visagnn-sum --no-attention", "visagnn-sum --no-loss",
                  "visagnn-sum --no-augment"])
-    add("cora", ["visagnn-sum"], lams=(0.0, 0.8))
+    add("cora", ["visagnn-sum --lam 0.0", "visagnn-sum --lam 0.8"])
     add("citeseer", ["gas", "visagnn-sum"])
     add("citeseer", ["gcn"], status="oom")
     for spec in plan_runs("citeseer", ["sage"], seeds=seeds, epochs=EPOCHS):

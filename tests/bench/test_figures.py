@@ -8,7 +8,7 @@ def test_every_figure_kind_is_drawn(fake_data):
         "accuracy": figures.accuracy_figure(fake_data),
         "convergence": figures.convergence_figures(fake_data),
         "batch size": figures.batch_size_figure(fake_data),
-        "lambda": figures.lambda_figure(fake_data),
+        "sweep": figures.sweep_figures(fake_data),
         "staleness": figures.staleness_figures(fake_data),
     }
     for name, figure in drawn.items():

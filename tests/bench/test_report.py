@@ -12,7 +12,7 @@ def test_staleness_keys_are_found_by_name(fake_data):
 def test_runs_are_classified_by_what_their_variant_changes(fake_data):
     kinds = fake_data.runs.groupby("variant")["kind"].first()
     assert kinds["gas"] == "main" and kinds["visagnn-sum --no-loss"] == "ablation"
-    assert kinds["visagnn-sum --lam 0.8"] == "lambda"
+    assert kinds["visagnn-sum --lam 0.8"] == "sweep"
 
 
 def test_palette_gives_each_method_one_colour_everywhere():

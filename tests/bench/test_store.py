@@ -2,7 +2,8 @@ import json
 
 import pandas as pd
 
-from tests.bench.conftest import fake_result
+from tests.bench.conftest import TINY, fake_result
+from visagnn.bench.experiment import run_experiment
 from visagnn.bench.spec import plan_runs
 from visagnn.bench.store import ResultsStore
 
@@ -49,3 +50,24 @@ def test_a_line_torn_by_a_crash_is_skipped_and_does_not_swallow_the_next(tmp_pat
 def test_an_empty_store_gives_empty_frames(tmp_path):
     store = ResultsStore(tmp_path / "none")
     assert store.runs().empty and store.epochs().empty and store.finished_keys() == set()
+
+
+def test_a_claimed_run_is_not_claimed_again_until_released(tmp_path):
+    store, other = ResultsStore(tmp_path), ResultsStore(tmp_path)  # two grids, one store
+    with store.claim("cora_gas_B10_s0_abc") as mine:
+        with other.claim("cora_gas_B10_s0_abc") as theirs:
+            assert mine and not theirs
+        with other.claim("cora_gas_B10_s1_def") as another_run:
+            assert another_run
+    with other.claim("cora_gas_B10_s0_abc") as after:
+        assert after
+
+
+def test_two_experiments_on_one_store_train_each_run_once(tmp_path, tiny_graph, capsys):
+    specs = plan_runs(str(tiny_graph), ["gas"], seeds=[0, 1], epochs=1, num_parts=4,
+                      batch_parts=(2,), config=TINY)
+    store = ResultsStore(tmp_path)
+    with store.claim(specs[0].key):  # another grid is training seed 0
+        run_experiment(specs, store, progress=False)
+    assert "skipped: another process is training it" in capsys.readouterr().out
+    assert set(store.latest()) == {specs[1].key}

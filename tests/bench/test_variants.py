@@ -1,6 +1,7 @@
 import pytest
 
-from visagnn.bench.variants import Variant, expand_variants
+from visagnn.bench.grid import Study
+from visagnn.bench.variants import Sweep, Variant, expand_variants
 
 
 @pytest.mark.parametrize("spec, canonical", [
@@ -37,12 +38,24 @@ def test_bad_flags_name_the_method_flags(spec, message):
     assert "usage:" in str(error.value)
 
 
-def test_lams_multiply_the_methods_with_a_lambda_option_only():
+def test_a_sweep_multiplies_the_methods_with_the_option_only():
     specs = [v.spec for v in expand_variants(
         ["gas", "visagnn-sum", "visagnn-sum --lam 0.1", "visagnn-cat --lam 0.0"],
-        lams=[0.0, 0.5])]
+        Sweep("lam", (0.0, 0.5)))]
     assert specs == ["gas", "visagnn-sum --lam 0.0", "visagnn-sum", "visagnn-sum --lam 0.1",
                      "visagnn-cat --lam 0.0"]
+    momentum = [v.spec for v in expand_variants(["gas", "graphfm"], Sweep("momentum", (0.5,)))]
+    assert momentum == ["gas", "graphfm --momentum 0.5"]
+
+
+def test_a_sweep_is_checked_against_the_methods_registered_options():
+    with pytest.raises(ValueError, match=r"no method of \['gas', 'sage'\] has the option 'lam' "
+                                         r"to sweep; their options: \['batch_size', 'fanouts'\]"):
+        Sweep("lam", (0.1,)).check(["gas", "sage"])
+    with pytest.raises(ValueError, match="VisagnnOptions.lam must be >= 0"):
+        expand_variants(["visagnn-sum"], Sweep("lam", (-1.0,)))
+    with pytest.raises(ValueError, match="has the option 'lam'"):
+        Study("λ", ("gas",), sweep=Sweep("lam", (0.1,)))
 
 
 def test_an_integer_for_a_float_option_is_the_same_variant():

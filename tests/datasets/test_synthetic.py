@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from visagnn.batch import SubgraphBatcher
 from visagnn.datasets.synthetic import SyntheticConfig, generate_synthetic, load_synthetic
 from visagnn.graph import CSRGraph
-from visagnn.partition import partition_graph
+from visagnn.metis import partition_graph
 
 SMALL = {"num_nodes": 2_000, "num_features": 8}
 
@@ -114,7 +114,7 @@ def mean_halo_size(data: Data, num_parts: int = 20, batch_parts: int = 2) -> flo
     partition = partition_graph(graph, num_parts)
     batcher = SubgraphBatcher(graph.permute(partition.perm), partition)
     parts = torch.arange(num_parts).view(-1, batch_parts)
-    return sum(batcher.batch(group).num_halo for group in parts) / len(parts)
+    return sum(batcher.batch(group).halo_nodes.numel() for group in parts) / len(parts)
 
 
 def test_locality_shrinks_the_metis_halo() -> None:

@@ -5,7 +5,7 @@ import torch
 
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.cli import build_parser, split_arguments
+from visagnn.cli import build_parser
 from visagnn.clock import Clock
 from visagnn.datasets import load_dataset
 from visagnn.history import layer_histories
@@ -15,6 +15,7 @@ from visagnn.metis import partition_graph
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.historical_model import HistoricalModel
 from visagnn.nn.staleness_backbone import StalenessGATBackbone
+from visagnn.run_command import split_arguments
 from visagnn.train import run
 
 FAST = dict(num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)

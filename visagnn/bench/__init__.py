@@ -12,6 +12,3 @@ from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 """The notebooks of the repository visagnn runs from (``notebooks/`` beside the package)."""
-
-LAMBDA_OPTION = "lam"
-"""The method option that weighs the staleness loss (λ, paper Table 6)."""

@@ -1,36 +1,46 @@
-"""``python -m visagnn grid`` and ``python -m visagnn report``: the benchmark's commands."""
+"""``python -m visagnn grid`` and ``python -m visagnn report``: the benchmark's commands.
+
+Where they write by default: the results store ``results/`` and the pages ``reports/``, both
+ignored by git, so that a user's grid never changes tracked files. The committed reference
+results live apart, in ``reports/reference/`` (written only by ``nox -s reference``).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from visagnn.bench import NOTEBOOKS
-from visagnn.bench.grid import GRIDS, Grid
+from visagnn.bench.grid import GRIDS, Grid, check_datasets, check_methods
+from visagnn.bench.runner import NotebookExecutor, render_reports, run_grid
+from visagnn.bench.store import ResultsStore
+from visagnn.flags import UsageError, flag_message
+
+DEFAULT_RESULTS = Path("results")
+DEFAULT_REPORTS = Path("reports")
+DEFAULT_THREADS = 1
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add the ``grid`` and ``report`` subcommands to ``python -m visagnn``."""
-    grid = commands.add_parser(
-        "grid",
-        help="run a benchmark grid (one experiment notebook per dataset and batch size), "
-             "then render the reports",
-        description="Run a benchmark grid, resuming where it stopped, then render reports/.")
+def configure_grid(grid: argparse.ArgumentParser) -> None:
+    """Add ``grid``'s arguments to its parser and set its handler."""
+    grid.description = ("Run a benchmark grid, resuming where it stopped, then render its "
+                        "reports. Every argument is checked before anything trains.")
     grid.add_argument("--grid", choices=sorted(GRIDS), default="demo",
-                      help="demo (default): minutes on a CPU; paper: the experiments of Tables 1-6")
+                      help="demo (default): minutes on a CPU; paper: the experiments of "
+                           "Tables 1-6; reference: the committed reference results")
     grid.add_argument("--datasets", nargs="+", default=None,
                       help="datasets (names or .pt paths) instead of the grid's own")
     grid.add_argument("--methods", nargs="+", default=None,
                       help="run only the variants of these methods")
     grid.add_argument("--seeds", type=int, default=None,
-                      help="seeds per setting (0..N-1; default: demo 2, paper 5)")
+                      help="seeds per setting, 0..N-1 (default: demo 2, paper 5)")
     grid.add_argument("--epochs", type=int, default=None,
                       help="epochs of every run (default: the grid's, else the dataset's)")
     grid.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    grid.add_argument("--threads", type=int, default=None,
-                      help="torch CPU threads per run (default: torch's, one per core; the "
-                           "demo session uses 1, which does not slow down on a busy machine)")
+    grid.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                      help=f"torch CPU threads per run (default: {DEFAULT_THREADS}, right on a "
+                           "shared machine; 0: torch's default, one per core)")
     grid.add_argument("--jobs", type=int, default=1,
                       help="cells (experiment notebooks) run at a time (default 1, which shows "
                            "each run's progress bar; with more, a line per cell)")
@@ -43,44 +53,63 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     _add_folders(grid)
     grid.set_defaults(handler=grid_command)
 
-    report = commands.add_parser(
-        "report",
-        help="render the reports from the results store, without training",
-        description="Execute the report notebook on the results store and write reports/.")
+
+def configure_report(report: argparse.ArgumentParser) -> None:
+    """Add ``report``'s arguments to its parser and set its handler."""
+    report.description = "Execute the report notebook on a results store and write its pages."
     _add_folders(report)
     report.set_defaults(handler=report_command)
 
 
 def _add_folders(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", type=Path, default=Path("results"),
-                        help="the results store (default: results)")
-    parser.add_argument("--reports", type=Path, default=Path("reports"),
-                        help="where the HTML reports go (default: reports)")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
+                        help=f"the results store (default: {DEFAULT_RESULTS}, ignored by git; "
+                             "the committed reference: reports/reference/results)")
+    parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS,
+                        help=f"where the HTML pages go (default: {DEFAULT_REPORTS}, ignored by "
+                             "git except reports/reference)")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS,
-                        help=f"folder of experiment.ipynb and report.ipynb (default: {NOTEBOOKS})")
+                        help="folder of experiment.ipynb and report.ipynb (default: the "
+                             "repository's notebooks/)")
+
+
+def _check(flag: str, check: Callable[[Sequence[str]], None], values: Sequence[str] | None
+           ) -> None:
+    if values is None:
+        return
+    try:
+        check(values)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def make_grid(args: argparse.Namespace) -> Grid:
+    """The grid ``args`` ask for, every argument validated.
+
+    Raises:
+        UsageError: naming the flag of a bad argument and its valid choices.
+    """
+    if args.threads < 0:
+        raise UsageError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    _check("--datasets", check_datasets, args.datasets)
+    _check("--methods", check_methods, args.methods)
     options = {"datasets": args.datasets, "epochs": args.epochs, "device": args.device,
                "root": args.root, "methods": args.methods}
     if args.seeds is not None:
         options["seeds"] = args.seeds
-    return GRIDS[args.grid](**options)
+    try:
+        return GRIDS[args.grid](**options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(flag_message(str(exc), ("epochs", "device", "root"))) from None
 
 
 def grid_command(args: argparse.Namespace) -> int:
-    from visagnn.bench.runner import NotebookExecutor, render_reports, run_grid
-    from visagnn.bench.store import ResultsStore
-
-    try:
-        if args.threads is not None and args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        if args.jobs < 1:
-            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-        grid = make_grid(args)
-    except (ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Run the grid ``args`` ask for, then render its reports; 1 if a run failed."""
+    grid = make_grid(args)
     runs = grid.runs()
     print(f"grid {grid.name!r}: {len(grid.cells)} cells, {len(runs)} runs", flush=True)
     if args.dry_run:
@@ -89,7 +118,7 @@ def grid_command(args: argparse.Namespace) -> int:
                   f"{len(cell.seeds)} seeds: {', '.join(cell.methods)}")
         return 0
     executor = NotebookExecutor(args.notebooks, args.reports.resolve(), echo=args.jobs == 1,
-                                threads=args.threads)
+                                threads=args.threads or None)
     outcomes = run_grid(grid, args.results.resolve(), executor, force=args.force,
                         jobs=args.jobs)
     index = render_reports(args.results, args.reports, args.notebooks)
@@ -103,7 +132,8 @@ def grid_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from visagnn.bench.runner import render_reports
-
+    """Render the pages of the store in ``args.results`` into ``args.reports``."""
+    if not args.results.is_dir():
+        raise UsageError(f"--results {args.results}: no such folder")
     print(f"reports: {render_reports(args.results, args.reports, args.notebooks)}")
     return 0

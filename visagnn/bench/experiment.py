@@ -38,6 +38,27 @@ def _release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def _train(spec: RunSpec, store: ResultsStore,
+           datasets: dict[tuple[str, str | None], GraphDataset | Exception],
+           progress: bool) -> dict:
+    """Train ``spec`` (its dataset loaded once into ``datasets``) and record the outcome."""
+    source = (spec.config.dataset, spec.config.root)
+    try:
+        if source not in datasets:
+            try:
+                datasets[source] = load_dataset(*source)
+            except Exception as exc:  # every run on this dataset fails alike
+                datasets[source] = exc
+        dataset = datasets[source]
+        if isinstance(dataset, Exception):
+            raise dataset
+        result = run(spec.config, spec.variant.options, dataset=dataset, progress=progress)
+        return store.record(spec, result)
+    except Exception as exc:
+        details = "".join(traceback.format_exception(exc))
+        return store.record_failure(spec, f"{type(exc).__name__}: {exc}", details)
+
+
 def run_experiment(
     specs: Sequence[RunSpec], store: ResultsStore, force: bool = False, progress: bool = True,
     threads: int | None = None,
@@ -45,7 +66,9 @@ def run_experiment(
     """Train every run of ``specs`` that ``store`` has not finished (every run with ``force``)
     and record each in ``store``; return the stored rows of all ``specs``.
 
-    Each dataset is loaded once. A run that raises (the dataset cannot be loaded included) is
+    Each run is claimed in the store first (:meth:`ResultsStore.claim`): a run that another
+    process is training, or finished while this one waited, is skipped. Each dataset is loaded
+    once. A run that raises (the dataset cannot be loaded included) is
     recorded as ``failed`` with the error and its traceback, and the next run goes on; running out
     of memory is recorded by :func:`visagnn.train.run` as ``oom``. A line per run is printed, and
     ``progress`` shows each run's epochs as a progress bar. ``threads`` sets torch's CPU
@@ -61,21 +84,12 @@ def run_experiment(
     for index, spec in enumerate(todo, 1):
         print(f"[{index}/{len(todo)}] {spec.dataset} · {spec.variant.spec} · "
               f"B={spec.config.batch_parts} · seed {spec.config.seed}", flush=True)
-        source = (spec.config.dataset, spec.config.root)
-        try:
-            if source not in datasets:
-                try:
-                    datasets[source] = load_dataset(*source)
-                except Exception as exc:  # every run on this dataset fails alike
-                    datasets[source] = exc
-            dataset = datasets[source]
-            if isinstance(dataset, Exception):
-                raise dataset
-            result = run(spec.config, spec.variant.options, dataset=dataset, progress=progress)
-            row = store.record(spec, result)
-        except Exception as exc:
-            details = "".join(traceback.format_exception(exc))
-            row = store.record_failure(spec, f"{type(exc).__name__}: {exc}", details)
+        with store.claim(spec.key) as claimed:
+            if not claimed or (not force and spec.key in store.finished_keys()):
+                print("   skipped: " + ("another process is training it" if not claimed
+                                        else "another process finished it"), flush=True)
+                continue
+            row = _train(spec, store, datasets, progress)
         print("   " + _describe(row), flush=True)
         _release_memory(spec.config.torch_device)
     latest = store.latest()

@@ -21,14 +21,15 @@ from visagnn.bench.report import (
     ReportData,
     batch_size_runs,
     dataset_order,
-    lambda_runs,
     metric_names,
     ok_runs,
     ordered,
     palette,
     provenance_note,
     selected_main,
+    setting_text,
     staleness_keys,
+    sweep_runs,
 )
 
 MIN_FIGURE_WIDTH = 8.0
@@ -65,7 +66,8 @@ def _legend_outside(axis: Any, title: str) -> None:
 
 
 def accuracy_figure(data: ReportData) -> Figure | None:
-    """Tables 1-2 as dots with ±std bars: one panel per dataset, methods on the y axis."""
+    """Tables 1-2 as dots with ±std bars: one panel per dataset (titled with its setting),
+    the methods that ran there on the y axis."""
     runs = selected_main(data.runs) if not data.runs.empty else data.runs
     runs = ok_runs(runs) if not runs.empty else runs
     if runs.empty:
@@ -78,10 +80,13 @@ def accuracy_figure(data: ReportData) -> Figure | None:
         figure, axes = _figure(len(datasets), width=5.0, height=0.38 * len(variants) + 1.6,
                                columns=min(len(datasets), ACCURACY_COLUMNS))
         for axis, dataset in zip(axes, datasets, strict=True):
-            sns.pointplot(data=runs[runs["dataset"] == dataset], x="score", y="variant",
-                          hue="variant", order=variants, hue_order=variants, palette=colors,
-                          errorbar="sd", linestyle="none", capsize=0.3, ax=axis, legend=False)
-            axis.set(title=dataset, xlabel=f"test {metrics[dataset]} (%)", ylabel="")
+            of_dataset = runs[runs["dataset"] == dataset]
+            present = ordered(of_dataset["variant"])
+            sns.pointplot(data=of_dataset, x="score", y="variant", hue="variant",
+                          order=present, hue_order=present, palette=colors, errorbar="sd",
+                          linestyle="none", capsize=0.3, ax=axis, legend=False)
+            axis.set(title=f"{dataset} ({setting_text(runs, dataset)})",
+                     xlabel=f"test {metrics[dataset]} (%)", ylabel="")
     return _finish(figure, "Test score per method (mean ± std over seeds)", runs)
 
 
@@ -161,18 +166,23 @@ def batch_size_figure(data: ReportData) -> Figure | None:
                         "Test score against batch size", style="P")
 
 
-def lambda_figure(data: ReportData) -> Figure | None:
-    """Table 6 as lines: test score against λ, one panel per dataset, a line style per
-    setting (P, B) where a dataset was studied at several."""
-    runs = lambda_runs(data.runs) if not data.runs.empty else data.runs
+def sweep_figures(data: ReportData) -> list[Figure] | None:
+    """Table 6 as lines, one figure per swept numeric option (e.g. ``lam``): test score
+    against its value, one panel per dataset, a line style per setting (P, B) where a dataset
+    was studied at several."""
+    runs = sweep_runs(data.runs) if not data.runs.empty else data.runs
     runs = ok_runs(runs) if not runs.empty else runs
-    if runs.empty:
-        return None
-    runs = runs.astype({"lam": float}).assign(setting=[
-        f"P={parts}, B={batch}" for parts, batch in zip(runs["num_parts"], runs["batch_parts"],
-                                                         strict=True)])
-    return _score_lines(runs, "lam", "method", "λ (weight of the staleness loss)",
-                        "Test score against λ", style="setting")
+    figures = []
+    for option, of_option in (runs.groupby("option") if not runs.empty else ()):
+        values = pd.to_numeric(of_option["value"], errors="coerce")
+        if values.isna().any():  # a choice among names: the sweep table shows it
+            continue
+        of_option = of_option.assign(value=values, setting=[
+            f"P={parts}, B={batch}" for parts, batch in zip(
+                of_option["num_parts"], of_option["batch_parts"], strict=True)])
+        figures.append(_score_lines(of_option, "value", "method", f"option {option}",
+                                    f"Test score against {option}", style="setting"))
+    return figures or None
 
 
 def staleness_title(key: str) -> str:

@@ -11,12 +11,13 @@ accuracy (Tables 1, 3)    :data:`TABLE1_METHODS`                                
 accuracy (Table 2)        :data:`TABLE2_METHODS` (ogbn-papers100m)                     default
 ablation (Table 4)        :data:`TABLE4_VARIANTS`                                      default
 batch size (Table 5)      :data:`TABLE5_METHODS`                                       Table 5's
-λ (Table 6)               visagnn-sum at each of :data:`TABLE6_LAMBDAS`                default
+λ (Table 6)               visagnn-sum at each ``lam`` of :data:`TABLE6_LAMBDAS`        default
 ========================  ==========================================================  =========
 
 The default ``B`` and the number of parts ``P`` are the dataset's
-(:data:`visagnn.defaults.DEFAULTS`). Method names are checked against
-:data:`visagnn.methods.METHODS` when a grid is built.
+(:data:`visagnn.defaults.DEFAULTS`). Dataset names, method names and swept options are
+checked (against :data:`visagnn.datasets.DATASET_NAMES` and the registry
+:data:`visagnn.methods.METHODS`) when a grid is built, before anything trains.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
-from visagnn.bench.variants import expand_variants
+from visagnn.bench.variants import Sweep, expand_variants
+from visagnn.datasets import DATASET_NAMES
 from visagnn.methods import METHODS, resolve_config
 
 TABLE1_METHODS = ("sage", "clustergcn", "sgc", "gcn", "gat", "appnp", "gas", "graphfm",
@@ -41,6 +43,25 @@ TABLE5_BATCH_PARTS: dict[str, tuple[int, ...]] = {
     "ogbn-products": (5, 10, 20), "reddit": (20, 50, 100), "ogbn-arxiv": (5, 10, 20),
 }
 TABLE6_LAMBDAS = (0.0, 0.3, 0.5, 0.8)
+
+
+def check_methods(methods: Iterable[str]) -> None:
+    """Raise ValueError naming the unknown ones and the valid methods."""
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; valid methods: {sorted(METHODS)}")
+
+
+def check_datasets(datasets: Iterable[str]) -> None:
+    """Raise ValueError unless each is a dataset name or an existing ``.pt`` file, naming the
+    bad ones and the valid names."""
+    unknown = [name for name in datasets
+               if name.lower() not in DATASET_NAMES
+               and not (Path(name).suffix.lower() == ".pt" and Path(name).is_file())]
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {unknown}; valid datasets: "
+                         f"{', '.join(DATASET_NAMES)}, or the path of a .pt graph")
+
 
 def default_batch_parts(dataset: str) -> tuple[int, ...]:
     """The dataset's default ``B``."""
@@ -63,23 +84,37 @@ def halved_batch_parts(dataset: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Study:
-    """Variants (specs as in :mod:`visagnn.bench.variants`), each at each of ``lams`` when the
-    method has a λ option, run at the batch sizes ``batch_parts(dataset)`` with ``num_parts``
-    METIS parts for ``epochs`` epochs (``None``: the grid's or the dataset's)."""
+    """Variants (specs as in :mod:`visagnn.bench.variants`), those of methods with the option
+    of ``sweep`` at each of its values, run at the batch sizes ``batch_parts(dataset)`` with
+    ``num_parts`` METIS parts for ``epochs`` epochs (``None``: the grid's or the dataset's).
+
+    Raises:
+        ValueError: for an unknown method, or a sweep of an option none of the methods has.
+    """
 
     name: str
     methods: tuple[str, ...]
-    lams: tuple[float, ...] = ()
+    sweep: Sweep | None = None
     batch_parts: Callable[[str], tuple[int, ...]] = default_batch_parts
     num_parts: int | None = None
     epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        check_methods(spec.split()[0] for spec in self.methods)
+        if self.sweep is not None:
+            self.sweep.check(self.methods)
+
+    def variants(self, methods: Sequence[str] | None = None) -> list[str]:
+        """The specs this study runs, only those of ``methods`` when given."""
+        chosen = [spec for spec in self.methods if methods is None or spec.split()[0] in methods]
+        return [variant.spec for variant in expand_variants(chosen, self.sweep)]
 
 
 ACCURACY = Study("accuracy (Tables 1, 3; Figures 2-3)", TABLE1_METHODS)
 LARGE_ACCURACY = Study("accuracy (Table 2)", TABLE2_METHODS)
 ABLATION = Study("ablation (Table 4)", TABLE4_VARIANTS)
 BATCH_SIZE = Study("batch size (Table 5)", TABLE5_METHODS, batch_parts=paper_batch_parts)
-LAMBDA = Study("λ (Table 6)", ("visagnn-sum",), lams=TABLE6_LAMBDAS)
+LAMBDA = Study("λ (Table 6)", ("visagnn-sum",), sweep=Sweep("lam", TABLE6_LAMBDAS))
 
 STALENESS_VARIANTS = ("gas", "visagnn-cat", *TABLE4_VARIANTS)
 """GAS, both VISAGNN variants and the three ablations, under light and heavy staleness."""
@@ -103,7 +138,7 @@ DEMO_STUDIES: dict[str, tuple[Study, ...]] = {
         ACCURACY,
         Study("batch size", ("gas", "visagnn-sum"), batch_parts=halved_batch_parts),
         ABLATION,
-        Study("λ", ("visagnn-sum",), lams=(0.0, 0.8)),
+        Study("λ", ("visagnn-sum",), sweep=Sweep("lam", (0.0, 0.8))),
     ),
     "cora": (ACCURACY,),
     "citeseer": (ACCURACY,),
@@ -149,7 +184,7 @@ class Cell:
         return {
             "dataset": self.dataset, "methods": list(self.methods), "num_parts": self.num_parts,
             "batch_parts": [self.batch_parts], "epochs": self.epochs, "seeds": list(self.seeds),
-            "lams": [], "device": self.device, "root": self.root,
+            "device": self.device, "root": self.root,
             "results": str(Path(results).resolve()), "config": dict(self.config),
             "force": force,
         }
@@ -162,12 +197,6 @@ class Grid:
 
     def runs(self) -> list[RunSpec]:
         return [spec for cell in self.cells for spec in cell.runs()]
-
-
-def _check_methods(methods: Iterable[str]) -> None:
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; valid methods: {sorted(METHODS)}")
 
 
 def build_grid(
@@ -190,19 +219,17 @@ def build_grid(
         config: further :class:`~visagnn.config.RunConfig` fields per dataset.
 
     Raises:
-        ValueError: for a method name that is not in :data:`visagnn.methods.METHODS` (listing
-            the valid ones), an invalid option flag or an invalid configuration.
+        ValueError: for a dataset or method name that is not known (listing the valid ones),
+            an invalid option flag or an invalid configuration.
     """
+    check_datasets(studies)
     if methods is not None:
-        _check_methods(methods)
+        check_methods(methods)
     cells = []
     for dataset, dataset_studies in studies.items():
         by_parts: dict[tuple[int | None, int, int | None], list[str]] = {}
         for study in dataset_studies:
-            chosen = [spec for spec in study.methods
-                      if methods is None or spec.split()[0] in methods]
-            _check_methods(spec.split()[0] for spec in chosen)
-            specs = [variant.spec for variant in expand_variants(chosen, study.lams)]
+            specs = study.variants(methods)
             for parts in study.batch_parts(dataset):
                 by_parts.setdefault((study.num_parts, parts, study.epochs), []).extend(specs)
         dataset_epochs = (epochs.get(dataset.lower()) if isinstance(epochs, Mapping)
@@ -259,7 +286,8 @@ def staleness_studies(epochs: int) -> tuple[Study, Study, Study]:
     """The light and heavy staleness studies, and λ under heavy staleness (the setting where
     the staleness loss should matter most), at ``epochs`` epochs."""
     heavy_lambda = Study("λ, heavy staleness (P=80, B=1)", ("visagnn-sum",),
-                         lams=(0.1, 0.3, 0.5), batch_parts=HEAVY_STALENESS.batch_parts,
+                         sweep=Sweep("lam", (0.1, 0.3, 0.5)),
+                         batch_parts=HEAVY_STALENESS.batch_parts,
                          num_parts=HEAVY_STALENESS.num_parts, epochs=epochs)
     return (replace(LIGHT_STALENESS, epochs=epochs), replace(HEAVY_STALENESS, epochs=epochs),
             heavy_lambda)

@@ -18,12 +18,13 @@ REGENERATE = (
     ("nox -s demo", "the small grid of this page's demo: the synthetic graph, plus Cora and "
                     "CiteSeer when VISAGNN_DATA (or -- --root DIR) holds them"),
     ("nox -s reference -- --root DIR",
-     "the committed reference results (reports/results) on the datasets under DIR, resuming "
-     "where the store stopped"),
+     "the committed reference results (reports/reference/) on the datasets under DIR, "
+     "resuming where the store stopped"),
     ("nox -s benchmark -- --datasets ogbn-arxiv reddit --device cuda --seeds 5",
      "the paper's grid (Tables 1-6) on a GPU machine with the datasets downloaded"),
     ("nox -s report -- --results DIR",
-     "re-render these pages from the results store in DIR (default results/), without training"),
+     "render the pages of the results store in DIR (default results/) into reports/, "
+     "without training"),
     ("python -m visagnn grid --help", "every option of the grid (datasets, methods, seeds, "
                                       "epochs, device, --force, --dry-run)"),
 )
@@ -97,7 +98,9 @@ def _cell_of(notebook: Path) -> tuple[str, int, int]:
 
 
 def _experiments_table(reports: Path, runs: pd.DataFrame) -> str:
-    notebooks = sorted((reports / "experiments").glob("*_P*_B*.ipynb"), key=_cell_of)
+    """The executed notebooks of cells with runs in this store (others are another store's)."""
+    notebooks = sorted((notebook for notebook in (reports / "experiments").glob("*_P*_B*.ipynb")
+                        if _counts(runs, *_cell_of(notebook))), key=_cell_of)
     if not notebooks:
         return "<p>No experiment notebook has been executed yet.</p>"
     rows = []

@@ -5,10 +5,11 @@
 puts them in a notebook. Runs are grouped by their *variant* (the canonical method spec, e.g.
 ``visagnn-sum --no-loss``):
 
-* main runs: variants with every option at its default, compared in Tables 1-3 and Figures 2-3,
-  each method at the batch size with the best mean validation score on that dataset;
+* main runs: variants with every option at its default, compared in Tables 1-3 and Figures 2-3
+  at one setting per dataset, the same parts P, batch size B and epoch budget for every method
+  (:func:`table_setting`: the setting at which the most methods ran);
 * ablation runs: variants that only switch components off or on (Table 4);
-* λ runs: variants that only change the option ``lam`` (Table 6);
+* sweep runs: variants that change one other option, e.g. VISAGNN's ``lam`` (Table 6);
 * runs at several batch sizes of one dataset: Table 5.
 
 Scores are the dataset's metric (accuracy, or ROC-AUC for some heterophilous graphs) in percent,
@@ -30,7 +31,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 
-from visagnn.bench import LAMBDA_OPTION
 from visagnn.bench.store import ResultsStore
 
 METHOD_COLORS = {
@@ -53,7 +53,8 @@ PNG_DPI = 100
 @dataclass
 class ReportData:
     """``runs``: one row per run (its last attempt) with the columns of the store plus ``kind``
-    (main/ablation/lambda/other), ``score`` and ``val_score`` (percent) and ``lam``; ``epochs``:
+    (main/ablation/sweep/other), ``swept`` (the option a sweep run changes), ``score`` and
+    ``val_score`` (percent) and ``budget`` (the configured epochs); ``epochs``:
     every epoch record of those runs, with ``train_time`` (cumulative training seconds);
     ``superseded``: how many stored runs are left out as older settings (:func:`current_runs`)."""
 
@@ -63,12 +64,13 @@ class ReportData:
 
 
 def variant_kind(changed: dict[str, Any]) -> str:
+    """main (defaults), ablation (only switches), sweep (one other option) or other."""
     if not changed:
         return "main"
     if all(isinstance(value, bool) for value in changed.values()):
         return "ablation"
-    if set(changed) == {LAMBDA_OPTION}:
-        return "lambda"
+    if len(changed) == 1:
+        return "sweep"
     return "other"
 
 
@@ -101,10 +103,11 @@ def prepare(runs: pd.DataFrame, epochs: pd.DataFrame) -> ReportData:
     superseded = len(runs) - len(current)
     runs = current.copy()
     runs["kind"] = [variant_kind(changed or {}) for changed in runs["changed"]]
+    runs["swept"] = [next(iter(changed)) if kind == "sweep" else None
+                     for kind, changed in zip(runs["kind"], runs["changed"], strict=True)]
     runs["score"] = pd.to_numeric(runs["test"], errors="coerce") * 100
     runs["val_score"] = pd.to_numeric(runs["best_val"], errors="coerce") * 100
-    runs["lam"] = [options.get(LAMBDA_OPTION) if isinstance(options, dict) else None
-                   for options in runs["options"]]
+    runs["budget"] = [config.get("epochs") for config in runs["config"]]
     epochs = epochs[epochs["key"].isin(runs["key"])].copy()
     if not epochs.empty:
         epochs = epochs.sort_values(["key", "epoch"])
@@ -185,21 +188,33 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
+SETTING = ["num_parts", "batch_parts", "budget"]
+"""What every method shares in the accuracy table: parts P, batch size B, epoch budget."""
+
+
+def table_setting(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, the (P, B, epochs) of its accuracy table: the setting at which the most
+    main variants ran (whatever their status), ties to the larger B, then the fewer P."""
+    main = runs[runs["kind"] == "main"]
+    counts = (main.groupby(["dataset", *SETTING])["variant"].nunique()
+              .rename("variants").reset_index()
+              .sort_values(["variants", "batch_parts", "num_parts"],
+                           ascending=[False, False, True], kind="stable"))
+    return counts.drop_duplicates("dataset")[["dataset", *SETTING]]
+
+
 def selected_main(runs: pd.DataFrame) -> pd.DataFrame:
-    """Main runs at each (dataset, variant)'s batch size with the best mean validation score;
-    (dataset, variant) pairs without a finished run keep all their rows (to show OOM/failed)."""
+    """Main runs at their dataset's :func:`table_setting`, every status (to show OOM/failed)."""
     main = runs[runs["kind"] == "main"]
     if main.empty:
         return main
-    finished = ok_runs(main)
-    best = (finished.groupby(["dataset", "variant", "num_parts", "batch_parts"])["val_score"]
-            .mean().reset_index()
-            .sort_values("val_score", ascending=False, kind="stable")
-            .drop_duplicates(["dataset", "variant"]))
-    chosen = finished.merge(best[["dataset", "variant", "num_parts", "batch_parts"]])
-    pairs = pd.MultiIndex.from_frame(chosen[["dataset", "variant"]])
-    unfinished = main[~pd.MultiIndex.from_frame(main[["dataset", "variant"]]).isin(pairs)]
-    return pd.concat([chosen, unfinished], ignore_index=True)
+    return main.merge(table_setting(runs), on=["dataset", *SETTING])
+
+
+def setting_text(runs: pd.DataFrame, dataset: str) -> str:
+    """``P=40, B=10, 100 epochs``: the setting of ``dataset``'s runs in ``runs``."""
+    parts, batch, budget = runs.loc[runs["dataset"] == dataset, SETTING].iloc[0]
+    return f"P={parts}, B={batch}, {budget} epochs"
 
 
 def setting_labels(runs: pd.DataFrame) -> list[str]:
@@ -222,13 +237,23 @@ def batch_size_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return main.merge(studied)
 
 
-def lambda_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs of methods with a λ option that change nothing else, where a setting has 2+ λs."""
-    candidates = runs[runs["kind"].isin(["main", "lambda"]) & runs["lam"].notna()]
+def sweep_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs of one-option sweeps, with columns ``option`` and ``value``: the sweep runs of
+    each swept option and the main runs of methods that have it (at its default), where a
+    (dataset, method, P, B) has 2+ values of it."""
+    frames = []
     setting = ["dataset", "method", "num_parts", "batch_parts"]
-    counts = candidates.groupby(setting)["lam"].nunique()
-    studied = counts[counts > 1].reset_index()[setting]
-    return candidates.merge(studied)
+    for option in sorted(runs["swept"].dropna().unique()):
+        has_option = pd.Series([isinstance(options, dict) and option in options
+                                for options in runs["options"]], index=runs.index)
+        candidates = runs[((runs["kind"] == "sweep") & (runs["swept"] == option))
+                          | ((runs["kind"] == "main") & has_option)]
+        candidates = candidates.assign(option=option, value=[
+            options[option] for options in candidates["options"]])
+        counts = candidates.groupby(setting)["value"].nunique()
+        frames.append(candidates.merge(counts[counts > 1].reset_index()[setting]))
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else runs.iloc[:0]
 
 
 def staleness_keys(epochs: pd.DataFrame) -> list[str]:

@@ -63,12 +63,11 @@ def plan_runs(
     seeds: Sequence[int] = (0,),
     num_parts: int | None = None,
     epochs: int | None = None,
-    lams: Sequence[float] = (),
     device: str = "cpu",
     root: str | None = None,
     config: dict[str, Any] | None = None,
 ) -> list[RunSpec]:
-    """Every run of ``methods`` (variant specs, see :mod:`visagnn.bench.variants`) × λ ×
+    """Every run of ``methods`` (variant specs, see :mod:`visagnn.bench.variants`) ×
     ``batch_parts`` × ``seeds`` on ``dataset``, ordered by batch size, then variant, then seed.
 
     ``None`` for ``batch_parts``, ``num_parts`` or ``epochs`` means the dataset's default
@@ -76,7 +75,7 @@ def plan_runs(
     :class:`~visagnn.config.RunConfig` fields. Every configuration is validated here, before
     anything trains.
     """
-    variants = expand_variants(methods, lams)
+    variants = expand_variants(methods)
     return [
         RunSpec(resolve_config(dataset, variant.method, seed=seed, num_parts=num_parts,
                                batch_parts=parts, epochs=epochs, device=device, root=root,

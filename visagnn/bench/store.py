@@ -7,6 +7,8 @@ Layout of a store folder::
                           date, python, torch); a rerun appends a line, the last line of a key wins
     epochs/<key>.jsonl    the run's per-epoch records (epoch, loss, train, val, test, epoch_s,
                           eval_s, peak_mem_mb, method extras such as staleness), each with key
+    claims/<key>.lock     held (``flock``) by the process training that run: two grids on one
+                          store never train the same run at once (:meth:`ResultsStore.claim`)
 
 An interrupted grid loses at most the run in flight: a run's epochs file is written to a
 temporary file and renamed into place, then its line is appended to ``runs.jsonl`` in one write
@@ -19,17 +21,18 @@ keep="last")`` and ``pd.read_json("results/epochs/<key>.jsonl", lines=True)``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from visagnn.atomic_write import atomic_write
+from visagnn.run_summary import run_summary
 
 if TYPE_CHECKING:  # reading a store (the report) needs neither torch nor the methods
     from visagnn.bench.spec import RunSpec
@@ -72,16 +75,28 @@ class ResultsStore:
     def record_failure(self, spec: RunSpec, error: str, details: str = "") -> dict[str, Any]:
         """Store that ``spec`` failed with ``error`` (one line) and ``details`` (a traceback)."""
         (self.epochs_folder / f"{spec.key}.jsonl").unlink(missing_ok=True)
-        summary = {
-            "dataset": spec.dataset, "method": spec.variant.method, "seed": spec.config.seed,
-            "metric": None, "status": "failed", "best_val": None, "test": None,
-            "best_epoch": 0, "epochs": 0, "mean_epoch_s": None, "mean_eval_s": None,
-            "peak_mem_mb": None, "device": spec.config.device,
-            "num_parts": spec.config.num_parts, "batch_parts": spec.config.batch_parts,
-            "config": asdict(spec.config), "options": spec.variant.options,
-            "error": error, "details": details,
-        }
-        return self._append({**summary, **self._identity(spec), "train_s": None})
+        summary = run_summary(spec.dataset, spec.config, spec.variant.options, "failed",
+                              error=error)
+        return self._append({**summary, "details": details, **self._identity(spec),
+                             "train_s": None})
+
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[bool]:
+        """Claim the run ``key`` while the block runs: yields False when another process holds
+        the claim (that run is being trained elsewhere). The claim is an exclusive ``flock`` on
+        ``claims/<key>.lock``, released when the block ends or the process dies."""
+        claims = self.folder / "claims"
+        claims.mkdir(parents=True, exist_ok=True)
+        with (claims / f"{key}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @staticmethod
     def _identity(spec: RunSpec) -> dict[str, Any]:

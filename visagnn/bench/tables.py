@@ -8,18 +8,20 @@ failed says ``OOM`` or ``failed``; the caption says where the numbers come from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from visagnn.bench.published import PAPER_TABLE, PUBLISHED
 from visagnn.bench.report import (
     ReportData,
     batch_size_runs,
     dataset_order,
     finished_note,
-    lambda_runs,
     method_rank,
     metric_names,
     ok_runs,
@@ -27,6 +29,8 @@ from visagnn.bench.report import (
     provenance_note,
     selected_main,
     setting_labels,
+    setting_text,
+    sweep_runs,
 )
 
 TABLE_STYLES = [
@@ -52,6 +56,14 @@ def mean_std(values: pd.Series, digits: int = 1) -> str:
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits and no exponent: 0.00123, 1.23, 123."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    return f"{value:.{decimals}f}"
+
+
 def status_text(statuses: pd.Series) -> str:
     """What a table shows where no run finished: ``OOM`` or ``failed``."""
     return "OOM" if (statuses == "oom").any() else "failed"
@@ -61,19 +73,18 @@ def styled(text: pd.DataFrame, values: pd.DataFrame, caption: str,
            best: Callable[[pd.Series], Any] | None = max, axis: int = 0) -> Styler:
     """``text`` styled as a report table, the ``best`` of ``values`` in bold along ``axis``
     (0: per column, 1: per row; ``None``: no highlight)."""
-    css = pd.DataFrame("", index=text.index, columns=text.columns)
+    css = np.full(text.shape, "", dtype=object)
     if best is not None:
-        numeric = values.reindex(index=text.index, columns=text.columns).astype(float)
-        lines = numeric.items() if axis == 0 else numeric.T.items()
-        for name, line in lines:
-            line = line.dropna()
-            if line.empty:
-                continue
-            winners = line.index[line == best(line)]
-            for label in winners:
-                row, column = (label, name) if axis == 0 else (name, label)
-                css.loc[row, column] = BEST
-    return (text.style.apply(lambda _: css, axis=None)
+        numeric = values.reindex(index=text.index, columns=text.columns).to_numpy(float)
+        # by position: labels of an unsorted MultiIndex are slow to look up (and pandas warns)
+        lines = numeric.T if axis == 0 else numeric
+        marks = css.T if axis == 0 else css
+        for line, mark in zip(lines, marks, strict=True):
+            finite = ~np.isnan(line)
+            if finite.any():
+                mark[finite & (line == best(line[finite]))] = BEST
+    css_frame = pd.DataFrame(css, index=text.index, columns=text.columns)
+    return (text.style.apply(lambda _: css_frame, axis=None)
             .set_caption(caption).set_table_styles(TABLE_STYLES))
 
 
@@ -95,7 +106,9 @@ def _score_grid(runs: pd.DataFrame, rows: str | list[str], columns: str | list[s
 
 
 def accuracy_table(data: ReportData) -> Styler | None:
-    """Paper Tables 1-2: test score (%) per method (rows) and dataset (columns)."""
+    """Paper Tables 1-2: test score (%) per method (rows) and dataset (columns), every method
+    at the dataset's one setting (P, B, epochs; named in the column), with the paper's
+    published numbers beside the datasets of its Table 1."""
     runs = selected_main(data.runs) if not data.runs.empty else data.runs
     if runs.empty:
         return None
@@ -103,13 +116,21 @@ def accuracy_table(data: ReportData) -> Styler | None:
     datasets = dataset_order(runs)
     metrics = metric_names(runs)
     index = ordered(text.index)
-    text, mean = text.loc[index, datasets], mean.loc[index, datasets]
-    text.columns = [f"{d} ({metrics[d]})" for d in datasets]
-    mean.columns = text.columns
+    text_columns, mean_columns = {}, {}
+    for dataset in datasets:
+        label = f"{dataset} ({metrics[dataset]}; {setting_text(runs, dataset)})"
+        text_columns[label], mean_columns[label] = text[dataset], mean[dataset]
+        if dataset in PUBLISHED:
+            paper = f"{dataset}, published ({PAPER_TABLE})"
+            text_columns[paper] = pd.Series(PUBLISHED[dataset], dtype=object)
+            mean_columns[paper] = pd.Series(dtype=float)
+    text = pd.DataFrame(text_columns).reindex(index).fillna("—")
+    mean = pd.DataFrame(mean_columns).reindex(index=index, columns=text.columns)
     text.index.name = mean.index.name = "method"
-    caption = ("Test score (%), mean ± std over seeds, of each method at the batch size with "
-               "its best mean validation score (paper Tables 1-2). "
-               + finished_note(runs))
+    caption = ("Test score (%), mean ± std over seeds, of every method at the same parts P, "
+               "batch size B and epoch budget per dataset, named in each column (paper Tables "
+               "1-2; the batch-size study is Table 5 below). Published numbers are the "
+               f"paper's ({PAPER_TABLE}, its rows of these methods). " + finished_note(runs))
     return styled(text, mean, caption)
 
 
@@ -118,20 +139,22 @@ def cost_table(data: ReportData) -> Styler | None:
     runs = selected_main(data.runs) if not data.runs.empty else data.runs
     if runs.empty:
         return None
-    measures = {"memory (MB)": ("peak_mem_mb", 0), "s / epoch": ("mean_epoch_s", 2),
-                "training (s)": ("train_s", 1)}
+    measures = {"added memory (MB)": "added_mem_mb", "peak RSS (MB)": "peak_mem_mb",
+                "s / epoch": "mean_epoch_s", "training (s)": "train_s"}
     text_columns, mean_columns = {}, {}
     for dataset in dataset_order(runs):
         of_dataset = runs[runs["dataset"] == dataset]
-        for label, (column, digits) in measures.items():
+        for label, column in measures.items():
             texts, means = {}, {}
             for variant, frame in of_dataset.groupby("variant"):
                 finished = ok_runs(frame)
                 if finished.empty:
                     texts[variant] = status_text(frame["status"])
                     continue
-                means[variant] = pd.to_numeric(finished[column]).mean()
-                texts[variant] = f"{means[variant]:.{digits}f}"
+                values = pd.to_numeric(finished.get(column, pd.Series(dtype=float)))
+                if values.notna().any():
+                    means[variant] = values.mean()
+                    texts[variant] = significant(means[variant])
             text_columns[(dataset, label)] = pd.Series(texts, dtype=object)
             mean_columns[(dataset, label)] = pd.Series(means, dtype=float)
     text = pd.DataFrame(text_columns)
@@ -139,10 +162,12 @@ def cost_table(data: ReportData) -> Styler | None:
     index = ordered(text.index)
     text, mean = text.loc[index].fillna("—"), mean.reindex(index)
     text.index.name = "method"
-    caption = ("Peak memory (MB; GPU memory allocated on CUDA, resident set size on CPU), "
-               "mean seconds per training epoch, and total training seconds, at the batch "
-               "sizes of the accuracy table (paper Table 3); lowest in bold. "
-               + finished_note(runs))
+    caption = ("Memory the method adds (MB: its peak minus the process's memory before the "
+               "method was built, i.e. features, histories, model and batches), the process's "
+               "total peak (GPU memory allocated on CUDA, resident set size on CPU), mean "
+               "seconds per training epoch, and total training seconds, at the settings of "
+               "the accuracy table (paper Table 3); lowest in bold; — where the run did not "
+               "record it. " + finished_note(runs))
     return styled(text, mean, caption, best=min)
 
 
@@ -183,19 +208,29 @@ def batch_size_table(data: ReportData) -> Styler | None:
     return styled(text, mean, caption, axis=1)
 
 
-def lambda_table(data: ReportData) -> Styler | None:
-    """Paper Table 6: test score (%) per method and λ (rows) and dataset (columns)."""
-    runs = lambda_runs(data.runs) if not data.runs.empty else data.runs
+def _value_order(value: str) -> tuple[int, float | str]:
+    try:
+        return 0, float(value)
+    except ValueError:
+        return 1, value
+
+
+def sweep_table(data: ReportData) -> Styler | None:
+    """Paper Table 6 and any other one-option sweep: test score (%) per method, option and
+    value (rows) and dataset (columns)."""
+    runs = sweep_runs(data.runs) if not data.runs.empty else data.runs
     if runs.empty:
         return None
     runs = runs.assign(column=setting_labels(runs),
-                       λ=[f"{lam:g}" for lam in runs["lam"].astype(float)])
-    text, mean = _score_grid(runs, ["method", "λ"], "column")
+                       value=[f"{value:g}" if isinstance(value, float) else str(value)
+                              for value in runs["value"]])
+    text, mean = _score_grid(runs, ["method", "option", "value"], "column")
     columns = list(dict.fromkeys(runs["column"]))
-    index = sorted(text.index, key=lambda row: (method_rank(row[0]), float(row[1])))
+    index = sorted(text.index, key=lambda row: (method_rank(row[0]), row[1],
+                                                _value_order(row[2])))
     text, mean = text.loc[index, columns], mean.loc[index, columns]
-    caption = ("Test score (%) against the weight λ of the staleness loss (paper Table 6). "
-               + finished_note(runs))
+    caption = ("Test score (%) against the value of one method option, e.g. the weight "
+               "lam (λ) of VISAGNN's staleness loss (paper Table 6). " + finished_note(runs))
     return styled(text, mean, caption)
 
 
@@ -216,8 +251,10 @@ def runs_table(data: ReportData) -> Styler | None:
             "test (%)": mean_std(finished["score"]), "val (%)": mean_std(finished["val_score"]),
             "epochs": f"{pd.to_numeric(finished['epochs']).mean():.0f}" if len(finished)
             else "—",
-            "s / epoch": mean_std(pd.to_numeric(finished["mean_epoch_s"]), 2),
-            "memory (MB)": mean_std(pd.to_numeric(finished["peak_mem_mb"]), 0),
+            "s / epoch": significant(pd.to_numeric(finished["mean_epoch_s"]).mean())
+            if len(finished) else "—",
+            "peak RSS (MB)": significant(pd.to_numeric(finished["peak_mem_mb"]).mean())
+            if len(finished) else "—",
         })
     order = {dataset: i for i, dataset in enumerate(dataset_order(runs))}
     table = pd.DataFrame(rows)

@@ -6,6 +6,10 @@ the flags of the options that differ from the method's defaults, e.g. ``"visagnn
 line's flag rules (``--no-x`` for options that default to True, ``--x VALUE`` otherwise), and the
 parsed variant is canonical: flags that restate a default are dropped, flags are in the order of
 the options' fields, so one run setting has one spelling (its :attr:`Variant.spec`).
+
+A :class:`Sweep` runs one method option at several values (paper Table 6 sweeps VISAGNN's
+``lam``); the option is checked against the methods' registered options
+(:data:`visagnn.methods.METHODS`), so the harness names no method's options itself.
 """
 
 from __future__ import annotations
@@ -13,11 +17,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
-from visagnn.bench import LAMBDA_OPTION
 from visagnn.flags import add_option_argument, option_flag
 from visagnn.methods import make_options, method_class
 
@@ -104,21 +107,45 @@ class Variant:
         return Variant.of(self.method, {**dict(self.changed), name: value})
 
     def has_option(self, name: str) -> bool:
-        return name in {field.name for field in fields(method_class(self.method).options_class)}
+        return name in option_names(self.method)
 
 
-def expand_variants(methods: Iterable[str], lams: Sequence[float] = ()) -> list[Variant]:
-    """Parse ``methods`` and, given ``lams``, run each method that has a λ option at each λ.
+def option_names(method: str) -> tuple[str, ...]:
+    """The option fields of ``method``'s registered options class."""
+    return tuple(field.name for field in fields(method_class(method).options_class))
 
-    A spec that sets λ itself keeps it; methods without a λ option run once. Duplicates (two
-    spellings of one setting) are dropped, first occurrence kept.
+
+class Sweep(NamedTuple):
+    """Method option ``option`` run at each of ``values``, e.g. ``Sweep("lam", (0.1, 0.5))``."""
+
+    option: str
+    values: tuple[Any, ...]
+
+    def check(self, methods: Iterable[str]) -> None:
+        """Raise ValueError unless some method of ``methods`` (specs) has the option, naming
+        the options they have."""
+        names = [Variant.parse(spec).method for spec in methods]
+        if not any(self.option in option_names(name) for name in names):
+            valid = sorted({option for name in names for option in option_names(name)})
+            raise ValueError(f"no method of {sorted(set(names))} has the option "
+                             f"{self.option!r} to sweep; their options: {valid or 'none'}")
+        if not self.values:
+            raise ValueError(f"the sweep of {self.option!r} has no values")
+
+
+def expand_variants(methods: Iterable[str], sweep: Sweep | None = None) -> list[Variant]:
+    """Parse ``methods`` and, given a ``sweep``, run each method that has the swept option at
+    each of its values (validated by the method's options class).
+
+    A spec that sets the option itself keeps it; methods without the option run once.
+    Duplicates (two spellings of one setting) are dropped, first occurrence kept.
     """
     variants: list[Variant] = []
     for spec in methods:
         variant = Variant.parse(spec)
-        sets_lam = LAMBDA_OPTION in dict(variant.changed)
-        if lams and variant.has_option(LAMBDA_OPTION) and not sets_lam:
-            variants.extend(variant.with_option(LAMBDA_OPTION, float(lam)) for lam in lams)
+        if (sweep is not None and variant.has_option(sweep.option)
+                and sweep.option not in dict(variant.changed)):
+            variants.extend(variant.with_option(sweep.option, value) for value in sweep.values)
         else:
             variants.append(variant)
     return list(dict.fromkeys(variants))

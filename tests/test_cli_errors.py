@@ -1,0 +1,80 @@
+"""``python -m visagnn run``: bad input is one line naming the flag the user typed and the
+valid choices, exit code 2, no traceback; ``--help`` lists each option once, under every method
+that takes it."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from visagnn.cli import build_parser, main
+
+REPO = Path(__file__).parents[1]
+
+
+def error_of(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *arguments, "--quiet"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m visagnn run: error: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--num-parts", "0"], "--num-parts must be >= 1, got 0"),
+    (["--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
+    (["--method", "visagnn-sum", "--lam", "-1"], "--lam must be >= 0, got -1.0"),
+    (["--method", "graphfm", "--momentum", "2"], "--momentum must be in [0, 1], got 2.0"),
+    (["--method", "gas", "--lam", "0.3"],
+     "--lam are not options of --method gas; its options are: none"),
+    (["--method", "nope"], "argument --method: invalid choice: 'nope' (choose from 'appnp'"),
+    (["--threads", "-2"], "--threads must be >= 0 (0: one per core), got -2"),
+])
+def test_bad_values_name_the_flag(arguments, message, capsys):
+    assert message in error_of(arguments, capsys)
+
+
+def test_a_pt_file_that_is_not_a_graph_names_the_flag(tmp_path, capsys):
+    for name, content in (("text.pt", b"hello, not a pickle\n"), ("noise.pt", bytes(range(256)))):
+        (tmp_path / name).write_bytes(content)
+        err = error_of(["--dataset", str(tmp_path / name)], capsys)
+        assert f"--dataset {tmp_path / name}: not a graph saved with torch.save" in err
+
+
+def test_an_unknown_dataset_lists_the_valid_names(tmp_path, capsys):
+    err = error_of(["--dataset", "coraa", "--root", str(tmp_path)], capsys)
+    assert "--dataset coraa: unknown dataset 'coraa'; valid names: synthetic, cora" in err
+
+
+def test_help_shows_each_default_once_and_shared_options_under_every_taker():
+    help_text = " ".join(build_parser("run")._subparsers._group_actions[0]
+                         .choices["run"].format_help().split())
+    assert not re.search(r"\(default: [^)]*\) \(default:", help_text)
+    assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    assert help_text.count("(default: gas)") == 1
+    assert "options of --method visagnn-cat, visagnn-sum: --no-attention" in help_text
+    assert "--lam LAM weight λ of the staleness loss (eq. 9) (default: 0.5)" in help_text
+    assert "--threads THREADS torch CPU threads (default: 1" in help_text
+
+
+def test_threads_sets_torchs_threads(tmp_path, capsys):
+    before = torch.get_num_threads()
+    try:
+        main(["run", "--threads", "1", "--epochs", "1", "--num-parts", "4", "--batch-parts",
+              "2", "--hidden-channels", "4", "--heads", "1", "--quiet"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert '"status": "ok"' in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_no_traceback_from_the_command_line(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a pickle")
+    completed = subprocess.run(
+        [sys.executable, "-m", "visagnn", "run", "--dataset", str(tmp_path / "bad.pt")],
+        capture_output=True, text=True, cwd=REPO, check=False)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr

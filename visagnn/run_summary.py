@@ -1,0 +1,66 @@
+"""The JSON summary of a run: one definition of its keys, for every way a run can end.
+
+:func:`visagnn.train.run` builds the summary of a run that finished or ran out of memory, and
+the benchmark's results store (:mod:`visagnn.bench.store`) that of a run that raised; both call
+:func:`run_summary`, so the keys cannot diverge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:  # the results store reads summaries without importing torch
+    from visagnn.config import RunConfig
+
+Status = Literal["ok", "oom", "failed"]
+
+SUMMARY_KEYS = ("dataset", "method", "seed", "metric", "status", "best_val", "test",
+                "best_epoch", "epochs", "mean_epoch_s", "mean_eval_s", "peak_mem_mb",
+                "added_mem_mb", "device", "num_parts", "batch_parts", "config", "options")
+"""The keys of every summary, in order; ``error`` follows where the run did not finish."""
+
+
+def _mean(records: Sequence[Mapping[str, Any]], key: str) -> float | None:
+    return float(np.mean([record[key] for record in records])) if records else None
+
+
+def run_summary(
+    dataset: str,
+    config: RunConfig,
+    options: Mapping[str, Any],
+    status: Status,
+    records: Sequence[Mapping[str, Any]] = (),
+    best: Mapping[str, Any] | None = None,
+    metric: str | None = None,
+    peak_mem_mb: float | None = None,
+    added_mem_mb: float | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
+
+    Args:
+        records: the per-epoch records (``epoch_s``, ``eval_s``, …); none for a failed run.
+        best: the selected epoch's record (``val``, ``test``, ``epoch``), ``None`` if none.
+        peak_mem_mb: the peak memory of the process (CPU) or of tensors (CUDA).
+        added_mem_mb: what the run added over the memory in use before its method was built.
+        error: why the run did not finish (status ``oom`` or ``failed``).
+    """
+    summary = {
+        "dataset": dataset, "method": config.method, "seed": config.seed, "metric": metric,
+        "status": status,
+        "best_val": best["val"] if best is not None else None,
+        "test": best["test"] if best is not None else None,
+        "best_epoch": best["epoch"] if best is not None else 0,
+        "epochs": len(records),
+        "mean_epoch_s": _mean(records, "epoch_s"), "mean_eval_s": _mean(records, "eval_s"),
+        "peak_mem_mb": peak_mem_mb, "added_mem_mb": added_mem_mb,
+        "device": config.device, "num_parts": config.num_parts,
+        "batch_parts": config.batch_parts, "config": asdict(config), "options": dict(options),
+    }
+    if error is not None:
+        summary["error"] = error
+    return summary
