@@ -24,5 +24,6 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
     """Partitions and writable data copies go to a per-session folder, not the user's cache."""
     patch = pytest.MonkeyPatch()
     patch.setenv("VISAGNN_CACHE", str(tmp_path_factory.mktemp("visagnn-cache")))
+    patch.setenv("VISAGNN_NO_DOWNLOAD", "1")  # no test reaches a dataset host
     yield
     patch.undo()

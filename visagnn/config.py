@@ -34,6 +34,8 @@ class RunConfig:
         batch_parts: parts per mini-batch ``B`` (default 10).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default ``cpu``).
         root: data root; ``None`` means ``$VISAGNN_DATA`` or the cache folder (default ``None``).
+        download: download a named dataset whose files are missing (default True, unless
+            ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
         keep_history_on_device: keep histories in device memory instead of pinned CPU memory.
         measure_staleness_every: every this many epochs, measure the true staleness of the
             histories against exact embeddings (0: never; default 0, as it costs a full
@@ -57,6 +59,7 @@ class RunConfig:
     batch_parts: int = 10
     device: str = "cpu"
     root: str | None = None
+    download: bool = True
     keep_history_on_device: bool = False
     measure_staleness_every: int = 0
 

@@ -20,10 +20,10 @@ from typing import Any
 import torch
 
 from visagnn.config import RUN_CONFIG_FIELDS, RunConfig
-from visagnn.datasets import DATASET_NAMES, GraphDataset, load_dataset
+from visagnn.datasets import DATASET_NAMES, GraphDataset
 from visagnn.flags import UsageError, add_option_argument, flag_message, option_flag
 from visagnn.methods import METHODS, resolve_config
-from visagnn.train import run
+from visagnn.train import load_run_dataset, run
 
 RUN_CONFIG_HELP = {
     "seed": "random seed (model init, dropout, batch order)",
@@ -40,6 +40,7 @@ RUN_CONFIG_HELP = {
     "num_parts": "METIS parts P",
     "batch_parts": "parts per mini-batch B",
     "device": "cpu, cuda or cuda:N",
+    "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
     "keep_history_on_device": "keep histories in GPU memory instead of pinned CPU memory",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
@@ -130,7 +131,7 @@ def load_graph(config: RunConfig) -> GraphDataset:
     """``config``'s dataset; a bad name, a missing file or a file that is not a graph is a
     :class:`UsageError` naming ``--dataset``."""
     try:
-        return load_dataset(config.dataset, config.root)
+        return load_run_dataset(config)
     except (ValueError, FileNotFoundError, NotImplementedError) as exc:
         raise UsageError(f"--dataset {config.dataset}: {exc}") from None
     except UNREADABLE_GRAPH as exc:

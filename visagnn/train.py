@@ -39,6 +39,12 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def load_run_dataset(config: RunConfig) -> GraphDataset:
+    """``config.dataset`` from ``config.root``; downloaded if missing unless ``config.download``
+    is off (or ``$VISAGNN_NO_DOWNLOAD`` forbids it)."""
+    return load_dataset(config.dataset, config.root, download=None if config.download else False)
+
+
 def run(
     config: RunConfig,
     method_options: dict[str, Any] | None = None,
@@ -54,7 +60,7 @@ def run(
     allocator) ends the run with ``status = "oom"`` instead of raising.
     """
     seed_everything(config.seed)
-    dataset = dataset if dataset is not None else load_dataset(config.dataset, config.root)
+    dataset = dataset if dataset is not None else load_run_dataset(config)
     device = config.torch_device
     writer = RunWriter(Path(out_dir)) if out_dir is not None else None
     memory = PeakMemory(device)

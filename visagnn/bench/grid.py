@@ -29,7 +29,7 @@ from typing import Any
 
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
 from visagnn.bench.variants import Sweep, expand_variants
-from visagnn.datasets import DATASET_NAMES
+from visagnn.datasets import DATASET_NAMES, load_dataset
 from visagnn.methods import METHODS, resolve_config
 
 TABLE1_METHODS = ("sage", "clustergcn", "sgc", "gcn", "gat", "appnp", "gas", "graphfm",
@@ -272,11 +272,10 @@ def demo_grid(datasets: Sequence[str] | None = None, seeds: int = DEMO_SEEDS,
 
 
 def is_available(dataset: str, root: str | None) -> bool:
-    """Whether ``dataset``'s files are under the data root (it loads without error)."""
-    from visagnn.datasets import load_dataset
-
+    """Whether ``dataset``'s files are under the data root (it loads without error); a grid
+    never downloads to find out."""
     try:
-        load_dataset(dataset, root)
+        load_dataset(dataset, root, download=False)
     except (FileNotFoundError, ValueError):
         return False
     return True
