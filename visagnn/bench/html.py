@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 from nbconvert import HTMLExporter
 
-from visagnn.bench.report import provenance
+from visagnn.bench.report import runs_provenance
 
 REGENERATE = (
     ("nox -s demo", "the small grid of this page's demo: the synthetic graph, plus Cora and "
@@ -138,7 +138,7 @@ def _origin(runs: pd.DataFrame, results: Path, reports: Path) -> str:
         counts = runs["status"].value_counts()
         statuses = ", ".join(f"{counts[s]} {s}" for s in ("ok", "oom", "failed") if s in counts)
         datasets = ", ".join(html.escape(d) for d in dict.fromkeys(runs["dataset"]))
-        fields = provenance(runs)
+        fields = runs_provenance(runs)
         rows += [
             ("runs", f"{len(runs)} ({statuses}) of {runs['variant'].nunique()} method "
                      f"variants on {datasets}; {fields['seeds']} per setting"),

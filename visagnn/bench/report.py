@@ -144,7 +144,7 @@ def palette(labels: Sequence[str]) -> dict[str, str]:
     return colors
 
 
-def provenance(runs: pd.DataFrame) -> dict[str, str]:
+def runs_provenance(runs: pd.DataFrame) -> dict[str, str]:
     """Where ``runs`` come from: ``hardware``, ``dates``, ``commit`` and ``seeds`` (per table
     entry, i.e. per dataset, variant and batch size); empty for no runs."""
     if runs.empty:
@@ -162,7 +162,7 @@ def provenance(runs: pd.DataFrame) -> dict[str, str]:
 
 def provenance_note(runs: pd.DataFrame) -> str:
     """:func:`provenance` in one line, for captions and figure footers."""
-    fields = provenance(runs)
+    fields = runs_provenance(runs)
     if not fields:
         return ""
     return (f"{fields['seeds']} per entry · {fields['hardware']} · {fields['dates']} · "

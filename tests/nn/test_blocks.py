@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.metis import partition_graph
+from visagnn.nn.backbone import GATBackbone, LayerInput
+from visagnn.nn.blocks import forward_blocks, layerwise_inference
+from visagnn.nn.sage import SAGEBackbone
+from visagnn.sampler import NeighborSampler
+
+NUM_NODES = 240
+
+
+@torch.no_grad()
+def test_layerwise_inference_equals_the_full_graph_forward(csr):
+    torch.manual_seed(0)
+    partition = partition_graph(csr, num_parts=6)
+    graph = csr.permute(partition.perm)
+    backbone = GATBackbone(16, 4, 3, num_layers=3, heads=2).eval()
+    x = torch.randn(NUM_NODES, 16)
+    outputs = layerwise_inference(
+        backbone, x, PartitionBatchLoader(SubgraphBatcher(graph, partition), 2, shuffle=False))
+    h = x
+    for index, computed in enumerate(outputs):
+        h = backbone.layer(index, LayerInput(h, graph.edge_index, torch.arange(NUM_NODES),
+                                             NUM_NODES))
+        assert torch.allclose(computed, h, atol=1e-5)
+
+
+@torch.no_grad()
+def test_forward_blocks_with_every_neighbour_is_exact(csr):
+    torch.manual_seed(0)
+    backbone = SAGEBackbone(16, 8, 3, num_layers=2).eval()
+    x = torch.randn(NUM_NODES, 16)
+    seeds = torch.tensor([3, 50, 199])
+    full_fanout = int(csr.degree.max())
+    blocks = NeighborSampler(csr, [full_fanout, full_fanout],
+                             torch.Generator().manual_seed(0)).sample(seeds)
+    out = forward_blocks(backbone, x[blocks[0].n_id], blocks)
+    exact = x
+    for index in range(2):
+        exact = backbone.layer(index, LayerInput(exact, csr.edge_index, torch.arange(NUM_NODES),
+                                                 NUM_NODES))
+    assert torch.allclose(out, exact[seeds], atol=1e-5)
+
+
+def test_forward_blocks_needs_one_block_per_layer(csr):
+    backbone = SAGEBackbone(16, 8, 3, num_layers=2)
+    blocks = NeighborSampler(csr, [2], torch.Generator().manual_seed(0)).sample(torch.tensor([0]))
+    with pytest.raises(ValueError, match="1 blocks for a backbone of 2 layers"):
+        forward_blocks(backbone, torch.randn(blocks[0].n_id.numel(), 16), blocks)
+
