@@ -46,3 +46,15 @@ def test_out_dir_holds_every_epoch_and_the_summary(graph_path, tmp_path):
                 "epochs", "mean_epoch_s", "peak_mem_mb"):
         assert key in summary
     assert summary["peak_mem_mb"] > 0
+
+
+def test_evaluation_every_k_epochs_and_after_the_last(graph_path, tmp_path):
+    config = resolve_config(str(graph_path), "gas", root=str(tmp_path), **{**FAST, "epochs": 7},
+                            eval_every=3)
+    result = run(config, progress=False)
+    evaluated = [record["epoch"] for record in result.records if "val" in record]
+    assert evaluated == [3, 6, 7]
+    assert all("loss" in record and "epoch_s" in record for record in result.records)
+    best = max((r for r in result.records if "val" in r), key=lambda r: r["val"])
+    assert result.summary["best_epoch"] == best["epoch"]
+    assert result.summary["mean_eval_s"] > 0

@@ -37,6 +37,13 @@ class RunConfig:
         download: download a named dataset whose files are missing (default True, unless
             ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
         keep_history_on_device: keep histories in device memory instead of pinned CPU memory.
+        eval_every: evaluate (exact inference, model selection) every this many epochs and
+            after the last one (default 1).
+        refresh_histories: each evaluation's exact inference also writes every history row
+            (persistence back to 0), as the official GAS, GraphFM and LMC codes do (default True).
+        exact_halo: the oracle of the historical methods: before every step, every history
+            is rewritten with exact embeddings of the current weights, so the halo is never
+            stale, at the cost of an exact inference per step (default False).
         measure_staleness_every: every this many epochs, measure the true staleness of the
             histories against exact embeddings (0: never; default 0, as it costs a full
             inference).
@@ -61,11 +68,14 @@ class RunConfig:
     root: str | None = None
     download: bool = True
     keep_history_on_device: bool = False
+    eval_every: int = 1
+    refresh_histories: bool = True
+    exact_halo: bool = False
     measure_staleness_every: int = 0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "hidden_channels", "heads", "out_heads", "num_layers",
-                    "num_parts", "batch_parts")
+                    "num_parts", "batch_parts", "eval_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"RunConfig.{name} must be >= 1, got {getattr(self, name)}")

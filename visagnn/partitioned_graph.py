@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from visagnn.cache import cache_folder
@@ -47,6 +48,13 @@ class PartitionedGraph:
             val_mask=data.val_mask[perm],
             test_mask=data.test_mask[perm],
         )
+
+    def boundary_nodes(self) -> Tensor:
+        """The nodes with a neighbour in another part: every row a batch can read as halo."""
+        part = self.partition.part_of_new_ids()
+        source, target = self.graph.edge_index
+        crossing = part[source] != part[target]
+        return torch.unique(source[crossing])
 
     def to_original_order(self, rows: Tensor) -> Tensor:
         """Rows in partition order → rows in the dataset's node order."""

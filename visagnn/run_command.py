@@ -43,6 +43,11 @@ RUN_CONFIG_HELP = {
     "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
     "keep_history_on_device": "keep histories in GPU memory instead of pinned CPU memory",
+    "eval_every": "evaluate every k epochs (and after the last)",
+    "refresh_histories": "do not write the exact embeddings of each evaluation into the "
+                         "histories (the official codes do)",
+    "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
+                  "histories; one exact inference per step",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
 }
 COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")

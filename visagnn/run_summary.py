@@ -25,7 +25,9 @@ SUMMARY_KEYS = ("dataset", "method", "seed", "metric", "status", "best_val", "te
 
 
 def _mean(records: Sequence[Mapping[str, Any]], key: str) -> float | None:
-    return float(np.mean([record[key] for record in records])) if records else None
+    """The mean of ``key`` over the records that have it (not ``None``)."""
+    values = [record[key] for record in records if record.get(key) is not None]
+    return float(np.mean(values)) if values else None
 
 
 def run_summary(

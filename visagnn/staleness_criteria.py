@@ -2,7 +2,8 @@ r"""Staleness criteria: cheap proxies of how stale a history row is.
 
 The *criterion* :math:`s_j` (section 3.1 of the VISAGNN paper) is read from a
 :class:`~visagnn.history.History`: the gradient norm :math:`\lVert \nabla L(h_j) \rVert` cached in
-the last backward pass, or the persistence time :math:`T_j`. How well each ranks the true
+the last backward pass (the paper's), the persistence time :math:`T_j` (the paper's
+alternative), or the drift estimate :math:`r_j T_j` (ours). How well each ranks the true
 staleness is measured by :mod:`visagnn.true_staleness`.
 """
 
@@ -15,16 +16,39 @@ from torch import Tensor
 
 from visagnn.history import History
 
-Criterion = Literal["grad", "persistence"]
-CRITERIA: tuple[Criterion, ...] = ("grad", "persistence")
+Criterion = Literal["grad", "persistence", "drift"]
+CRITERIA: tuple[Criterion, ...] = ("grad", "persistence", "drift")
 
 
 def raw_criterion(history: History, iteration: int, criterion: Criterion) -> Tensor:
-    """The criterion of all ``N`` nodes: cached ``‖∇L(h_j)‖`` or ``T_j`` at ``iteration``."""
+    r"""The criterion :math:`r_j` of all ``N`` nodes at ``iteration``.
+
+    * ``grad``: the recorded :math:`\lVert \nabla L(h_j) \rVert`. A row whose gradient was never
+      recorded (its part has no training node, or it has not been in a batch yet) gets the
+      largest recorded norm: an unobserved row is not known to be fresh, so it is counted with
+      the stalest, never as 0; while no norm is recorded every row gets 1.
+    * ``persistence``: :math:`T_j`, iterations since the row was written.
+    * ``drift``: :math:`\hat\delta_j = \rho_j T_j`, an estimate of Theorem 1's
+      :math:`\lVert \tilde h_j - h_j \rVert`: how fast the node's exact embedding moved between
+      the last two refreshes (:attr:`History.drift_rate`) times how long its row has not been
+      written. A node whose rate is unknown (fewer than two refreshes) gets the mean rate of
+      the others, and every node rate 1 while none is known, which is ``persistence``. Needs a
+      history made with ``track_drift``.
+    """
     if criterion == "grad":
-        return history.grad_norm
+        seen = history.grad_norm[history.grad_seen]
+        unseen = seen.max() if seen.numel() else history.grad_norm.new_tensor(1.0)
+        return torch.where(history.grad_seen, history.grad_norm, unseen)
+    persistence = history.persistence(iteration).to(history.grad_norm.dtype)
     if criterion == "persistence":
-        return history.persistence(iteration).to(history.grad_norm.dtype)
+        return persistence
+    if criterion == "drift":
+        if not history.track_drift:
+            raise ValueError("the drift criterion needs a History made with track_drift=True")
+        rate = history.drift_rate
+        known = rate[~rate.isnan()]
+        fallback = known.mean() if known.numel() else rate.new_tensor(1.0)
+        return torch.where(rate.isnan(), fallback, rate) * persistence
     raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
@@ -42,8 +66,8 @@ def staleness_criterion(
     augmentation scale fit every graph. The logarithm (the log normalisation the paper applies
     for VISAGNN-Cat, here applied once for every use of :math:`s_j`) tames the heavy tail: the
     gradient norms of training nodes are tens of times the mean. :math:`s_j` is 0 exactly when
-    :math:`r_j` is, and every :math:`s_j` is 0 while no node has a positive value (e.g. before
-    the first backward pass).
+    :math:`r_j` is (a row written at this very iteration, for ``persistence`` and ``drift``),
+    and every :math:`s_j` is 0 while no node has a positive value.
     """
     raw = raw_criterion(history, iteration, criterion)
     positive = raw[raw > 0]

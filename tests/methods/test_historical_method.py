@@ -7,13 +7,18 @@ from visagnn.methods import create_method, resolve_config
 from visagnn.nn.backbone import LayerInput
 
 
-@pytest.fixture
-def gas(tmp_path):
-    dataset = load_dataset(write_community_graph(tmp_path / "graph.pt"))
-    config = resolve_config(str(tmp_path / "graph.pt"), "gas", num_parts=8, batch_parts=2,
-                            hidden_channels=4, heads=2, num_layers=3, epochs=1)
+def make_gas(path, **settings):
+    dataset = load_dataset(write_community_graph(path))
+    config = resolve_config(str(path), "gas", **{
+        **dict(num_parts=8, batch_parts=2, hidden_channels=4, heads=2, num_layers=3, epochs=1),
+        **settings})
     torch.manual_seed(0)
     return create_method(dataset, config)
+
+
+@pytest.fixture
+def gas(tmp_path):
+    return make_gas(tmp_path / "graph.pt")
 
 
 def test_prepare_fills_histories_with_exact_embeddings(gas):
@@ -45,3 +50,58 @@ def test_predict_returns_logits_in_the_dataset_node_order(gas):
             index, LayerInput(h, data.edge_index, torch.arange(data.num_nodes), data.num_nodes)
         )
     assert torch.allclose(gas.predict(), h, atol=1e-5)
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_an_evaluation_refreshes_every_history_row_unless_switched_off(tmp_path, refresh):
+    gas = make_gas(tmp_path / "graph.pt", refresh_histories=refresh)
+    gas.prepare()
+    gas.train_epoch(1)
+    before = [(h.embedding.clone(), h.last_push.clone()) for h in gas.model.histories]
+    gas.predict()
+    exact = gas.exact_embeddings()
+    for history, rows, (embedding, last_push) in zip(gas.model.histories, exact[:-1], before,
+                                                     strict=True):
+        if refresh:
+            assert torch.allclose(history.embedding, rows, atol=1e-5)
+            assert history.persistence(gas.clock.iteration).eq(0).all()
+            assert not torch.allclose(embedding, rows, atol=1e-3)  # training had moved them
+        else:
+            assert torch.equal(history.embedding, embedding)
+            assert torch.equal(history.last_push, last_push)
+
+
+def test_the_oracle_reads_exact_halo_rows_of_the_current_weights_at_every_step(tmp_path):
+    gas = make_gas(tmp_path / "graph.pt", exact_halo=True, dropout=0.0)
+    gas.prepare()
+    forward = gas.model.forward
+    checked = []
+
+    def check_then_forward(x, batch, clock):
+        exact = gas.exact_embeddings()
+        gas.model.train()
+        for history, rows in zip(gas.model.histories, exact[:-1], strict=True):
+            assert torch.allclose(history.embedding, rows, atol=1e-5)
+            assert history.persistence(clock.iteration).eq(0).all()
+        checked.append(clock.iteration)
+        return forward(x, batch, clock)
+
+    gas.model.forward = check_then_forward
+    gas.train_epoch(1)
+    gas.train_epoch(2)
+    assert checked == list(range(1, gas.clock.iteration + 1)) and len(checked) > 4
+
+
+def test_true_staleness_is_measured_before_the_refresh_and_zero_right_after(tmp_path):
+    gas = make_gas(tmp_path / "graph.pt", measure_staleness_every=1)
+    gas.prepare()
+    gas.train_epoch(1)
+    gas.predict()
+    record = gas.epoch_extras(1)
+    for layer in (0, 1):
+        assert record[f"true_staleness_mean_l{layer}"] > 0
+        for criterion in ("grad", "persistence", "drift"):
+            assert -1 <= record[f"spearman_{criterion}_l{layer}"] <= 1
+    after = gas.measure(gas.exact_embeddings())
+    assert after["true_staleness_mean_l0"] < 1e-5 and after["true_staleness_p95_l1"] < 1e-5
+    assert after["true_staleness_pushed_rows_l0"] is None  # every row was just written exactly

@@ -30,7 +30,9 @@ def staleness_model(csr, augment="sum", softmax="joint", criterion="grad",
     graph = csr.permute(partition.perm)
     backbone = StalenessGATBackbone(16, 8, 5, graph.degree, num_layers=3, heads=2, out_heads=2,
                                     dropout=0.5, augment=augment, softmax=softmax)
-    policy = StalenessHalo(criterion, persistence_threshold, staleness_loss=None, lam=0.0)
+    options = VisagnnOptions(criterion=criterion, persistence_threshold=persistence_threshold,
+                             loss=False)
+    policy = StalenessHalo(options, previous_logits=None)
     model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
                             policy).eval()
     return SubgraphBatcher(graph, partition), model, torch.randn(NUM_NODES, 16)
@@ -41,13 +43,13 @@ def staleness_model(csr, augment="sum", softmax="joint", criterion="grad",
 @pytest.mark.parametrize("batch_parts", [1, 3])
 def test_minibatch_forward_is_exact_with_exact_history_and_zero_staleness(csr, augment,
                                                                           batch_parts):
-    batcher, model, x = staleness_model(csr, augment)
+    batcher, model, x = staleness_model(csr, augment, criterion="persistence")
     exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
     for history, rows in zip(model.histories, exact[:-1], strict=True):
-        history.fill(rows)
+        history.fill(rows, iteration=0)
     loader = PartitionBatchLoader(batcher, batch_parts, generator=torch.Generator().manual_seed(0))
-    for batch in loader:
-        out = model(x[batch.n_id], batch, Clock(1))
+    for batch in loader:  # rows written at this very iteration: every s_j is 0
+        out = model(x[batch.n_id], batch, Clock(0))
         assert torch.allclose(out, exact[-1][batch.batch_nodes], atol=1e-5)
     assert all(history.rows_pulled > 0 for history in model.histories)
 
@@ -68,7 +70,7 @@ def test_stale_history_changes_the_output(csr):
     exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
     for history, rows in zip(model.histories, exact[:-1], strict=True):
         history.fill(rows)
-        history.grad_norm.uniform_(0.5, 2.0)
+        history.record_grad_norm(torch.arange(NUM_NODES), torch.rand(NUM_NODES) * 1.5 + 0.5)
     batch = batcher.batch(torch.tensor([1, 4]))
     out = model(x[batch.n_id], batch, Clock(1))
     assert not torch.allclose(out, exact[-1][batch.batch_nodes], atol=1e-3)
@@ -152,7 +154,7 @@ def test_one_epoch_trains_beta_and_the_staleness_weight(graph_path, tmp_path):
     assert not torch.equal(backbone.convs[1].beta, beta)
     assert not torch.equal(backbone.augments[0].weight.weight, weight)
     assert method.clock.epoch == 2
-    assert method.policy.staleness_loss.previous.last_push.eq(2).any()
+    assert method.policy.previous_logits.previous.last_push.eq(2).any()
 
 
 @pytest.mark.parametrize("method", ["gas", "visagnn-cat"])

@@ -52,8 +52,10 @@ def test_split_softmax_without_history_equals_gatconv(edge_index, heads, add_sel
     assert torch.allclose(out, gat(x, edge_index), atol=1e-6, rtol=0)
 
 
-def star_attention(conv, staleness, degree_offset, softmax="joint"):
-    """Attention of target 0 on its four neighbours 1..4; neighbour 1 is historical."""
+def star_attention(conv, staleness, degree_offset, softmax="joint", edge=0):
+    """Attention of target 0 on its four neighbours 1..4 (edge ``k`` comes from neighbour
+    ``k + 1``; all of them with ``edge=None``); neighbours 1 and 2 are historical, and 1 has
+    the staleness."""
     edge_index = torch.tensor([[1, 2, 3, 4], [0, 0, 0, 0]])
     x = torch.randn(5, 6, generator=torch.Generator().manual_seed(1))
     s = torch.zeros(5)
@@ -68,7 +70,7 @@ def star_attention(conv, staleness, degree_offset, softmax="joint"):
         lambda module, inputs, alpha: captured.setdefault("alpha", alpha))
     conv(x, edge_index, staleness=s, centrality=centrality, historical=historical, epoch=1)
     hook.remove()
-    return captured["alpha"][0]  # the edge 1 -> 0
+    return captured["alpha"] if edge is None else captured["alpha"][edge]
 
 
 @torch.no_grad()
@@ -92,6 +94,17 @@ def test_penalty_lowers_high_degree_neighbour_more():
 def test_split_penalty_acts_within_the_historical_branch():
     conv = StalenessAttentionConv(6, 4, heads=1, add_self_loops=False).eval()
     assert (star_attention(conv, 2.0, 0.0, "split") < star_attention(conv, 0.0, 0.0, "split")).all()
+
+
+@torch.no_grad()
+def test_joint_softmax_moves_mass_to_fresh_neighbours_and_split_cannot():
+    conv = StalenessAttentionConv(6, 4, heads=2, add_self_loops=False).eval()
+    fresh_share = {form: [star_attention(conv, s, 0.0, form, edge=None)[2:].sum(0)
+                          for s in (0.0, 1.0, 3.0)] for form in ("joint", "split")}
+    joint = fresh_share["joint"]
+    assert (joint[1] > joint[0]).all() and (joint[2] > joint[1]).all()
+    for share in fresh_share["split"]:  # the fresh branch keeps its 2 of 4 edges, always
+        assert torch.allclose(share, torch.full((2,), 0.5))
 
 
 @torch.no_grad()

@@ -24,6 +24,12 @@ class HistoricalMethod(PartitionBatchMethod):
     (:meth:`build_policy`; GAS's by default) and minimises the cross-entropy of the batch's
     training nodes plus the policy's :meth:`~visagnn.nn.halo_policy.HaloPolicy.extra_loss`.
     A historical method is a halo policy, its options and a subclass that names them.
+
+    The exact inference of each evaluation also rewrites every history row
+    (``refresh_histories``, as the official GAS, GraphFM and LMC codes do: rows of parts without
+    training nodes would otherwise keep the untrained model's embeddings for the whole run).
+    With ``exact_halo`` every step first rewrites them with the current weights: the oracle
+    that no staleness fix can beat.
     """
 
     model: HistoricalModel
@@ -34,17 +40,30 @@ class HistoricalMethod(PartitionBatchMethod):
 
     def build_model(self) -> HistoricalModel:
         backbone = self.build_backbone()
+        policy = self.build_policy()
+        track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
-                                    self.config.keep_history_on_device)
-        return HistoricalModel(backbone, histories, self.build_policy())
+                                    self.config.keep_history_on_device, track_drift)
+        return HistoricalModel(backbone, histories, policy)
 
     @property
     def policy(self) -> HaloPolicy:
         return self.model.halo_policy
 
     def prepare(self) -> None:
-        for history, exact in zip(self.model.histories, self.exact_embeddings()[:-1], strict=True):
-            history.fill(exact, iteration=0)
+        exact = self.exact_embeddings()
+        for history, rows in zip(self.model.histories, exact[:-1], strict=True):
+            history.fill(rows, iteration=0)
+        self.policy.after_refresh(exact, self.clock)
+        self.boundary_nodes = self.parted.boundary_nodes()
+        self.measurement: dict[str, Any] = {}
+
+    def refresh_histories(self, exact: list[Tensor]) -> None:
+        """Write the exact embeddings ``exact`` (every layer's, the logits last) into every
+        history at the current iteration, and show them to the policy."""
+        for history, rows in zip(self.model.histories, exact[:-1], strict=True):
+            history.refresh(rows, self.clock.iteration)
+        self.policy.after_refresh(exact, self.clock)
 
     def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
         """Cross-entropy over the batch's training nodes (``train_rows`` indexes ``out``), plus
@@ -55,6 +74,9 @@ class HistoricalMethod(PartitionBatchMethod):
         return task if extra is None else task + extra
 
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
+        if self.config.exact_halo:
+            self.refresh_histories(self.exact_embeddings())
+            self.model.train()
         x = self.x[batch.n_id].to(self.device, non_blocking=True)
         batch, train_rows = batch.to(self.device), train_rows.to(self.device)
         out = self.model(x, batch, self.clock)
@@ -63,16 +85,32 @@ class HistoricalMethod(PartitionBatchMethod):
 
     def train_epoch(self, epoch: int) -> float:
         self.policy.begin_epoch()
+        self.measurement = {}
         return super().train_epoch(epoch)
 
-    def epoch_extras(self, epoch: int) -> dict[str, Any]:
-        """Every ``measure_staleness_every`` epochs the true staleness of the histories against
-        exact embeddings (:func:`~visagnn.true_staleness.measure_staleness`), then the policy's
-        fields."""
+    def measuring(self, epoch: int) -> bool:
         every = self.config.measure_staleness_every
-        record: dict[str, Any] = {}
-        if every and epoch % every == 0:
-            exact = self.exact_embeddings()
-            record.update(measure_staleness(self.model.histories, exact[:-1],
-                                            self.clock.iteration))
-        return {**record, **self.policy.epoch_extras()}
+        return every > 0 and epoch % every == 0
+
+    def measure(self, exact: list[Tensor]) -> dict[str, Any]:
+        """The true staleness of the rows read as halo (:func:`measure_staleness`)."""
+        return measure_staleness(self.model.histories, exact[:-1], self.clock.iteration,
+                                 self.boundary_nodes)
+
+    def predict(self) -> Tensor:
+        """Exact logits; on a measuring epoch the staleness is measured first, then (with
+        ``refresh_histories``) the histories are rewritten."""
+        exact = self.exact_embeddings()
+        if self.measuring(self.clock.epoch):
+            self.measurement = self.measure(exact)
+        if self.config.refresh_histories:
+            self.refresh_histories(exact)
+        return self.parted.to_original_order(exact[-1])
+
+    def epoch_extras(self, epoch: int) -> dict[str, Any]:
+        """Every ``measure_staleness_every`` epochs the true staleness of the halo rows against
+        exact embeddings (measured before the evaluation refreshed them, or now on an epoch
+        without evaluation), then the policy's fields."""
+        if self.measuring(epoch) and not self.measurement:
+            self.measurement = self.measure(self.exact_embeddings())
+        return {**self.measurement, **self.policy.epoch_extras()}

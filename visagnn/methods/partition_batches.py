@@ -45,7 +45,7 @@ class PartitionBatchMethod(Method):
         self.inference_loader = PartitionBatchLoader(batcher, config.batch_parts, shuffle=False)
         self.model = self.build_model().to(self.device)
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            self.parameter_groups(), lr=config.lr, weight_decay=config.weight_decay
         )
         self.clock = Clock()
 
@@ -68,6 +68,10 @@ class PartitionBatchMethod(Method):
     @abstractmethod
     def build_model(self) -> nn.Module:
         """The model trained on the batches; it has the layers as ``.backbone``."""
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's parameter groups (one: every parameter of the model)."""
+        return [{"params": list(self.model.parameters())}]
 
     @abstractmethod
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -17,11 +17,14 @@ from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.staleness_attention import SoftmaxForm
+from visagnn.nn.staleness_augment import StalenessSum
 from visagnn.nn.staleness_backbone import Augmentation, StalenessGATBackbone
-from visagnn.nn.staleness_loss import StalenessLoss
+from visagnn.nn.staleness_loss import StalenessLoss, staleness_loss
 from visagnn.staleness_criteria import CRITERIA, Criterion, staleness_criterion
 
 COMPONENTS = ("attention", "loss", "augment")
+
+LossTarget = Literal["train", "exact"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class VisagnnOptions:
         "help": "staleness-augmented embeddings (eqs. 11-12) (Table 4 'w/o emb')"})
     lam: float = field(default=0.5, metadata={"help": "weight λ of the staleness loss (eq. 9)"})
     criterion: Criterion = field(default="grad", metadata={
-        "help": "staleness criterion s_j: cached gradient norm or persistence time T_j"})
+        "help": "staleness criterion s_j: cached gradient norm (paper), persistence time T_j, "
+                "or drift rate x T_j (ours)"})
     persistence_threshold: int | None = field(default=None, metadata={
         "help": "G_thres: leave out halo nodes whose persistence exceeds this many iterations "
                 "(default: drop none)"})
@@ -52,6 +56,16 @@ class VisagnnOptions:
         "help": "attention normalisation: separate in-batch/historical softmaxes (eqs. 5-7; "
                 "measured better) or one softmax over all neighbours (eq. 26; exact with exact "
                 "histories)"})
+    loss_target: LossTarget = field(default="train", metadata={
+        "help": "what the staleness loss compares the batch's logits with: the previous "
+                "epoch's train-mode logits (eq. 8, dropout noise included) or the last "
+                "evaluation's exact logits"})
+    beta_decay: bool = field(default=True, metadata={
+        "help": "weight decay on the attention's beta too (as on every parameter); "
+                "--no-beta-decay exempts it"})
+    extrapolate: bool = field(default=False, metadata={
+        "help": "correct each halo row along its drift: h~_j + v_j T_j, v_j the velocity of its "
+                "exact embedding between the last two evaluations"})
 
     def __post_init__(self) -> None:
         if self.lam < 0:
@@ -69,6 +83,9 @@ class VisagnnOptions:
             raise ValueError(
                 f"VisagnnOptions.softmax must be 'joint' or 'split', got {self.softmax!r}"
             )
+        if self.loss_target not in ("train", "exact"):
+            raise ValueError(f"VisagnnOptions.loss_target must be 'train' or 'exact', got "
+                             f"{self.loss_target!r}")
 
 
 class StalenessHalo(HaloPolicy):
@@ -88,42 +105,65 @@ class StalenessHalo(HaloPolicy):
     inference when the attention uses the joint softmax; the split softmax normalises the halo
     rows apart from the batch's and is exact only for a batch that reads no history.
 
-    The extra loss is :math:`\lambda \mathcal{L}_{stale}` (eq. 9,
-    :class:`~visagnn.nn.staleness_loss.StalenessLoss`) when ``staleness_loss`` is given.
+    With ``extrapolate``, a halo row is moved along its drift before it is read,
+    :math:`\tilde h_j + v_j T_j` with :math:`v_j` the velocity of :math:`j`'s exact embedding
+    between the last two evaluations (:attr:`History.drift_velocity`; no move before two).
+
+    The extra loss is :math:`\lambda \mathcal{L}_{stale}` (eq. 9) when ``loss`` is on, against
+    the previous epoch's train-mode logits of the batch's nodes (``loss_target="train"``, eq. 8,
+    :class:`~visagnn.nn.staleness_loss.StalenessLoss`) or against the last evaluation's exact
+    logits (``"exact"``: no dropout noise in the target). Each epoch's record gets every
+    layer's :math:`\beta` per head (``beta_l{l}``) and, for VISAGNN-Sum,
+    :math:`\lVert \mathbf{W}_s \rVert` (``ws_norm_l{l}``).
     """
 
-    def __init__(
-        self,
-        criterion: Criterion,
-        persistence_threshold: int | None,
-        staleness_loss: StalenessLoss | None,
-        lam: float,
-    ) -> None:
-        self.criterion = criterion
-        self.persistence_threshold = persistence_threshold
-        self.staleness_loss = staleness_loss
-        self.lam = lam
+    def __init__(self, options: VisagnnOptions, previous_logits: StalenessLoss | None) -> None:
+        self.options = options
+        self.tracks_drift = options.criterion == "drift" or options.extrapolate
+        self.previous_logits = previous_logits
+        self.exact_logits: Tensor | None = None
 
     def next_input(
         self, index: int, inp: LayerInput, fresh: Tensor, batch: SubgraphBatch, clock: Clock
     ) -> LayerInput:
-        history = self.histories[index]
-        if self.persistence_threshold is not None:
+        history, options = self.histories[index], self.options
+        if options.persistence_threshold is not None:
             persistence = history.persistence(clock.iteration, batch.halo_nodes)
-            batch = batch.keep_halo((persistence <= self.persistence_threshold).to(
+            batch = batch.keep_halo((persistence <= options.persistence_threshold).to(
                 batch.n_id.device))
         halo = batch.halo_nodes
         staleness = torch.cat([
             fresh.new_zeros(batch.batch_size),
-            staleness_criterion(history, halo, clock.iteration, self.criterion).to(fresh.dtype),
+            staleness_criterion(history, halo, clock.iteration, options.criterion).to(fresh.dtype),
         ])
-        return LayerInput(torch.cat([fresh, history.pull(halo)]), batch.edge_index, batch.n_id,
+        rows = history.pull(halo)
+        if options.extrapolate and history.drift_velocity is not None:
+            persistence = history.persistence(clock.iteration, halo).to(rows.dtype)
+            rows = rows + history.drift_velocity[halo] * persistence.unsqueeze(-1)
+        return LayerInput(torch.cat([fresh, rows]), batch.edge_index, batch.n_id,
                           batch.batch_size, staleness, clock.epoch)
 
+    def after_refresh(self, exact: list[Tensor], clock: Clock) -> None:
+        if self.options.loss and self.options.loss_target == "exact":
+            self.exact_logits = exact[-1].to(self.histories[0].device)
+
     def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
-        if self.staleness_loss is None:
+        if not self.options.loss:
             return None
-        return self.lam * self.staleness_loss(out, batch.batch_nodes, clock.epoch)
+        if self.options.loss_target == "exact":
+            if self.exact_logits is None:
+                return None
+            return self.options.lam * staleness_loss(out, self.exact_logits[batch.batch_nodes])
+        return self.options.lam * self.previous_logits(out, batch.batch_nodes, clock.epoch)
+
+    def epoch_extras(self) -> dict[str, Any]:
+        backbone = self.backbone
+        record: dict[str, Any] = {f"beta_l{index}": conv.beta.detach().cpu().tolist()
+                                  for index, conv in enumerate(backbone.convs)}
+        for index, augment in enumerate(backbone.augments, start=1):
+            if isinstance(augment, StalenessSum):
+                record[f"ws_norm_l{index}"] = float(augment.weight.weight.detach().norm())
+        return record
 
 
 class Visagnn(HistoricalMethod):
@@ -171,13 +211,21 @@ class Visagnn(HistoricalMethod):
 
     def build_policy(self) -> StalenessHalo:
         options = self.options
-        staleness_loss = (
+        previous_logits = (
             StalenessLoss(self.parted.num_nodes, self.dataset.num_classes, self.device,
                           self.config.keep_history_on_device)
-            if options.loss else None
+            if options.loss and options.loss_target == "train" else None
         )
-        return StalenessHalo(options.criterion, options.persistence_threshold, staleness_loss,
-                             options.lam)
+        return StalenessHalo(options, previous_logits)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """With ``beta_decay`` off, the attention's β are exempt from weight decay."""
+        if self.options.beta_decay:
+            return super().parameter_groups()
+        betas = [conv.beta for conv in self.model.backbone.convs]
+        ids = {id(beta) for beta in betas}
+        rest = [p for p in self.model.parameters() if id(p) not in ids]
+        return [{"params": rest}, {"params": betas, "weight_decay": 0.0}]
 
     def describe(self) -> dict[str, Any]:
         components = [name for name in COMPONENTS if getattr(self.options, name)]

@@ -23,11 +23,14 @@ class HaloPolicy:
     every hidden layer into its history and asks the policy for the next layer's input. A
     method that treats its halo rows differently (moves, evicts, compensates or re-weights
     them) subclasses this and overrides :meth:`next_input`, and where it needs to, the other
-    hooks: :meth:`after_backward` (sees the in-batch gradient norms), :meth:`extra_loss` (adds
-    a term to the task loss), :meth:`epoch_extras` (adds fields to the epoch's record). The
-    policy owns its state (e.g. ReFresh's admission masks); the histories are the model's.
+    hooks: :meth:`after_backward` (sees the in-batch gradient norms), :meth:`after_refresh`
+    (sees exact embeddings), :meth:`extra_loss` (adds a term to the task loss),
+    :meth:`epoch_extras` (adds fields to the epoch's record). The policy owns its state (e.g.
+    ReFresh's admission masks); the histories are the model's.
     """
 
+    tracks_drift = False
+    """Whether the policy reads :attr:`History.drift_rate` (the histories then keep it)."""
     backbone: Backbone
     histories: list[History]
 
@@ -49,6 +52,10 @@ class HaloPolicy:
     def after_backward(self, index: int, nodes: Tensor, grad_norm: Tensor) -> None:
         """Called in the backward pass, after history ``index`` recorded ``grad_norm``
         (``‖∂L/∂h_i‖`` of the in-batch ``nodes``)."""
+
+    def after_refresh(self, exact: list[Tensor], clock: Clock) -> None:
+        """Called after every history was rewritten with ``exact`` (every layer's exact
+        embeddings of all nodes in partition order, the logits last) at ``clock``."""
 
     def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
         """A term added to the task loss of the batch whose output rows are ``out``."""
