@@ -1,4 +1,5 @@
 import copy
+import math
 
 import pytest
 import torch
@@ -6,21 +7,25 @@ import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.cli import build_parser
 from visagnn.clock import Clock
 from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
 from visagnn.methods import resolve_config
-from visagnn.methods.lmc import LMC, LMCHalo
+from visagnn.methods.lmc import LMC, SCORES, LMCHalo, LMCOptions
 from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
+from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
 from visagnn.train import run
 
 
 def lmc_model(backbone, graph, beta):
-    return HistoricalModel(backbone, layer_histories(graph.num_nodes, backbone.hidden_dims),
-                           LMCHalo(graph, beta))
+    num_nodes, num_classes = graph.num_nodes, backbone.convs[-1].out_channels
+    policy = LMCHalo(graph, torch.zeros(num_nodes, dtype=torch.long),
+                     torch.zeros(num_nodes, dtype=torch.bool), num_classes, beta=beta)
+    return HistoricalModel(backbone, layer_histories(num_nodes, backbone.hidden_dims), policy)
 
 
 def undirected(edges: list[tuple[int, int]], num_nodes: int) -> CSRGraph:
@@ -176,5 +181,102 @@ def test_lmc_learns_an_unseen_graph(tmp_path, backbone):
                             batch_parts=2, hidden_channels=8, heads=2, lr=0.01, backbone=backbone)
     summary = run(config, progress=False).summary
     assert summary["status"] == "ok"
-    assert summary["options"] == {"beta": 1.0}
+    assert summary["options"] == {"beta": 1.0, "score": "linear"}
     assert summary["test"] > 0.7  # four classes: chance is 0.25
+
+
+SCORE_FORMULAS = {
+    "linear": lambda a: a,
+    "const": lambda a: 1.0,
+    "concave": lambda a: a * (2 - a),
+    "convex": lambda a: a * a,
+    "sin": lambda a: math.sin((a - 0.5) * math.pi),
+}
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_mixing_weight_is_beta_times_the_score_of_incomplete_neighbourhoods(score):
+    graph = undirected([(0, 1)], 2)
+    policy = LMCHalo(graph, torch.zeros(2, dtype=torch.long), torch.ones(2, dtype=torch.bool),
+                     2, beta=0.7, score=score)
+    alpha = torch.tensor([0.1, 0.25, 0.5, 2 / 3, 0.9, 1.0])
+    expected = [0.7 * SCORE_FORMULAS[score](a) for a in alpha[:-1].tolist()] + [1.0]
+    assert torch.allclose(policy.mixing_weight(alpha), torch.tensor(expected), atol=1e-6)
+
+
+def test_score_is_validated_and_a_flag():
+    assert set(SCORES) == set(SCORE_FORMULAS)
+    with pytest.raises(ValueError, match="LMCOptions.score must be one of"):
+        LMCOptions(score="cubic")
+    args = build_parser("run").parse_args(["run", "--method", "lmc", "--score", "convex"])
+    assert args.score == "convex"
+    with pytest.raises(SystemExit):
+        build_parser("run").parse_args(["run", "--method", "lmc", "--score", "cubic"])
+
+
+def cross_entropy(logits, label):
+    return math.log(sum(math.exp(z) for z in logits)) - logits[label]
+
+
+@pytest.mark.parametrize("score", ["linear", "concave"])
+def test_loss_covers_halo_training_nodes_with_lmc_weighting(score):
+    """Path 0 - 1 - 2 - 3, parts {0, 1} and {2, 3}; the batch {0, 1} has the halo {2} with
+    α_2 = 2/3. A two-layer GCN with identity weights, worked through by hand."""
+    graph = undirected([(0, 1), (1, 2), (2, 3)], 4)
+    batch = SubgraphBatcher(graph, Partition(torch.arange(4), torch.tensor([0, 2, 4]))).batch(
+        torch.tensor([0]))
+    backbone = GCNBackbone(2, 2, 2, graph.degree, num_layers=2, dropout=0.0).eval()
+    with torch.no_grad():
+        for conv in backbone.convs:
+            conv.lin.weight.copy_(torch.eye(2))
+            conv.bias.zero_()
+    labels, train = torch.tensor([0, 1, 1, 0]), torch.tensor([True, False, True, True])
+    policy = LMCHalo(graph, labels, train, 2, num_batches=2, beta=1.0, score=score)
+    model = HistoricalModel(backbone, layer_histories(4, [2]), policy).eval()
+    model.histories[0].fill(torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, 0.0], [0.0, 0.0]]))
+    policy.output_history.fill(torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+    x = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]]
+
+    # Â_ij = 1 / sqrt((d_i + 1)(d_j + 1)) with degrees 1, 2, 2, 1
+    a00, a01, a11, a12, a22 = 1 / 2, 1 / math.sqrt(6), 1 / 3, 1 / 3, 1 / 3
+    lam = SCORE_FORMULAS[score](2 / 3)
+
+    def mix(up_to_date, history):
+        return [lam * u + (1 - lam) * h for u, h in zip(up_to_date, history, strict=True)]
+
+    h0 = [a00 * x[0][k] + a01 * x[1][k] for k in range(2)]
+    h1 = [a11 * x[1][k] + a01 * x[0][k] + a12 * x[2][k] for k in range(2)]
+    h2 = mix([a22 * x[2][k] + a12 * x[1][k] for k in range(2)], [3.0, 0.0])  # relu: all >= 0
+    out0 = [a00 * h0[k] + a01 * h1[k] for k in range(2)]
+    out1 = [a11 * h1[k] + a01 * h0[k] + a12 * h2[k] for k in range(2)]
+    out2 = mix([a22 * h2[k] + a12 * h1[k] for k in range(2)], [0.0, 2.0])
+    # K / |T_V| · (CE of in-batch node 0 + CE of halo node 2); node 1 is not a training node
+    expected = 2 / 3 * (cross_entropy(out0, 0) + cross_entropy(out2, 1))
+
+    out = model(torch.tensor(x)[batch.n_id], batch, Clock(1))
+    assert torch.allclose(out, torch.tensor([out0, out1]), atol=1e-6)
+    loss = policy.loss(out, batch, Clock(1))
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert torch.equal(policy.output_history.embedding[:2], out.detach())
+    assert policy.output_history.last_push.tolist() == [1, 1, 0, 0]
+
+    # the halo term reaches the hidden layer's parameters only: the last layer's halo rows are
+    # computed with its parameters detached
+    loss.backward()
+    with_halo = [conv.lin.weight.grad.clone() for conv in backbone.convs]
+    backbone.zero_grad()
+    out = model(torch.tensor(x)[batch.n_id], batch, Clock(2))
+    (2 / 3 * F.cross_entropy(out[:1], labels[:1], reduction="sum")).backward()
+    in_batch_only = [conv.lin.weight.grad for conv in backbone.convs]
+    assert torch.allclose(with_halo[1], in_batch_only[1], atol=1e-7)
+    assert not torch.allclose(with_halo[0], in_batch_only[0], atol=1e-4)
+
+
+def test_loss_of_another_batch_than_the_forwarded_one_is_refused(community):
+    graph, batcher, x = community
+    backbone = GATBackbone(16, 8, 5, num_layers=2, heads=2, dropout=0.0)
+    model = lmc_model(backbone, graph, beta=1.0)
+    batch, other = batcher.batch(torch.tensor([0])), batcher.batch(torch.tensor([1]))
+    out = model(x[batch.n_id], batch, Clock(1))
+    with pytest.raises(RuntimeError, match="not the one last forwarded"):
+        model.halo_policy.loss(out, other, Clock(1))
