@@ -31,6 +31,8 @@ def test_method_options_take_the_dataset_block_unless_the_user_sets_them():
     assert make_options("graphfm", {}, "cora").momentum == 0.1
     assert make_options("graphfm", {"momentum": 0.3}, "reddit").momentum == 0.3
     assert make_options("graphfm", {}).momentum is None  # no dataset: left to the method
+    assert make_options("lmc", {}, "ogbn-arxiv").score == "const"
+    assert make_options("lmc", {}, "cora").score == "linear"
 
 
 def test_every_block_names_known_settings_or_options():

@@ -164,8 +164,9 @@ class PartitionBatchLoader:
     """Yields the batches of one epoch: ``batch_parts`` parts each.
 
     With ``shuffle`` the parts are grouped anew at random every epoch (GAS, VISAGNN); without it
-    the groups are fixed once, ``[0..B-1], [B..2B-1], ...``, and visited in order (LMC's fixed
-    clusters, layer-wise inference).
+    the groups are fixed once, ``[0..B-1], [B..2B-1], ...``, and visited in order (layer-wise
+    inference) or, with ``shuffle_fixed``, in a new random order every epoch (LMC's fixed
+    clusters).
     """
 
     def __init__(
@@ -174,6 +175,7 @@ class PartitionBatchLoader:
         batch_parts: int,
         shuffle: bool = True,
         generator: torch.Generator | None = None,
+        shuffle_fixed: bool = False,
     ) -> None:
         if not 1 <= batch_parts <= batcher.num_parts:
             raise ValueError(
@@ -182,6 +184,7 @@ class PartitionBatchLoader:
         self.batcher = batcher
         self.batch_parts = batch_parts
         self.shuffle = shuffle
+        self.shuffle_fixed = shuffle_fixed
         self.generator = generator
         self._fixed: list[SubgraphBatch] | None = None
 
@@ -193,7 +196,11 @@ class PartitionBatchLoader:
             if self._fixed is None:
                 groups = torch.arange(self.batcher.num_parts).split(self.batch_parts)
                 self._fixed = [self.batcher.batch(group) for group in groups]
-            yield from self._fixed
+            if not self.shuffle_fixed:
+                yield from self._fixed
+                return
+            order = torch.randperm(len(self._fixed), generator=self.generator)
+            yield from (self._fixed[index] for index in order.tolist())
             return
         order = torch.randperm(self.batcher.num_parts, generator=self.generator)
         for group in order.split(self.batch_parts):

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "sgc": dict(lr=0.2, epochs=100, dropout=0.0, grad_clip=None),
         # GraphFM-OB's momentum for its smaller graphs (ogbn-arxiv, flickr).
         "graphfm": dict(momentum=0.1),
+        # LMC's score function in its configurations (conf_large/model/gcn.yaml, gcn2.yaml).
+        "lmc": dict(score="linear"),
     },
     "cora": {
         EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
@@ -87,8 +89,11 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         # GraphFM-OB's configurations (examples/lsgraph/GraphFMOB/conf/model/gcn.yaml).
         "graphfm": dict(momentum=0.5),
     },
-    "ogbn-arxiv": {EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5,
-                               weight_decay=0.0, epochs=300, num_parts=40, batch_parts=20)},
+    "ogbn-arxiv": {
+        EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
+                    epochs=300, num_parts=40, batch_parts=20),
+        "lmc": dict(score="const"),
+    },
     "ogbn-products": {
         EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
                     epochs=200, num_parts=150, batch_parts=20),

@@ -9,9 +9,10 @@ from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser
 from visagnn.clock import Clock
+from visagnn.datasets import load_dataset
 from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
-from visagnn.methods import resolve_config
+from visagnn.methods import create_method, resolve_config
 from visagnn.methods.lmc import LMC, SCORES, LMCHalo, LMCOptions
 from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
@@ -19,6 +20,8 @@ from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
 from visagnn.train import run
+
+NO_ROWS = torch.empty(0, dtype=torch.long)  # LMC's loss reads the training mask, not these
 
 
 def lmc_model(backbone, graph, beta):
@@ -170,8 +173,15 @@ def test_compensated_gradients_equal_autograd_of_their_definition(community):
         assert got.abs().gt(0).any()
 
 
-def test_lmc_batches_are_fixed_groups():
+def test_lmc_batches_are_fixed_groups_in_a_new_order_every_epoch(tmp_path):
     assert LMC.shuffle_batches is False
+    path = write_community_graph(tmp_path / "communities.pt")
+    config = resolve_config(str(path), "lmc", num_parts=8, batch_parts=2, hidden_channels=4,
+                            heads=2)
+    method = create_method(load_dataset(path), config)
+    epochs = [[tuple(batch.parts.tolist()) for batch in method.loader] for _ in range(3)]
+    assert all(sorted(groups) == [(0, 1), (2, 3), (4, 5), (6, 7)] for groups in epochs)
+    assert len(set(map(tuple, epochs))) > 1
 
 
 @pytest.mark.parametrize("backbone", ["gat", "gcn"])
@@ -255,7 +265,7 @@ def test_loss_covers_halo_training_nodes_with_lmc_weighting(score):
 
     out = model(torch.tensor(x)[batch.n_id], batch, Clock(1))
     assert torch.allclose(out, torch.tensor([out0, out1]), atol=1e-6)
-    loss = policy.loss(out, batch, Clock(1))
+    loss = policy.loss(out, batch, NO_ROWS, NO_ROWS, Clock(1))
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     assert torch.equal(policy.output_history.embedding[:2], out.detach())
     assert policy.output_history.last_push.tolist() == [1, 1, 0, 0]
@@ -279,4 +289,4 @@ def test_loss_of_another_batch_than_the_forwarded_one_is_refused(community):
     batch, other = batcher.batch(torch.tensor([0])), batcher.batch(torch.tensor([1]))
     out = model(x[batch.n_id], batch, Clock(1))
     with pytest.raises(RuntimeError, match="not the one last forwarded"):
-        model.halo_policy.loss(out, other, Clock(1))
+        model.halo_policy.loss(out, other, NO_ROWS, NO_ROWS, Clock(1))

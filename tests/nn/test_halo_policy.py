@@ -41,7 +41,6 @@ def test_gas_policy_reads_the_halo_rows_as_they_are(csr):
     out = model.halo_policy.next_input(0, inp, fresh, batch, Clock(3))
     assert torch.equal(out.x, torch.cat([fresh, model.histories[0].embedding[batch.halo_nodes]]))
     assert torch.equal(out.edge_index, batch.edge_index) and out.staleness is None
-    assert model.halo_policy.extra_loss(fresh, batch, Clock(3)) is None
     assert model.halo_policy.epoch_extras() == {}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
@@ -22,7 +21,7 @@ class HistoricalMethod(PartitionBatchMethod):
     Before the first epoch the histories are filled with exact embeddings. Each step runs
     :class:`~visagnn.nn.historical_model.HistoricalModel` with the method's halo policy
     (:meth:`build_policy`; GAS's by default) and minimises the cross-entropy of the batch's
-    training nodes plus the policy's :meth:`~visagnn.nn.halo_policy.HaloPolicy.extra_loss`.
+    training nodes, or the policy's own :meth:`~visagnn.nn.halo_policy.HaloPolicy.loss`.
     A historical method is a halo policy, its options and a subclass that names them.
 
     The exact inference of each evaluation also rewrites every history row
@@ -66,12 +65,9 @@ class HistoricalMethod(PartitionBatchMethod):
         self.policy.after_refresh(exact, self.clock)
 
     def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
-        """Cross-entropy over the batch's training nodes (``train_rows`` indexes ``out``), plus
-        the policy's extra term."""
+        """The policy's loss of the batch (``train_rows`` index ``out``)."""
         labels = self.parted.y[batch.batch_nodes[train_rows].cpu()].to(self.device)
-        task = F.cross_entropy(out[train_rows], labels)
-        extra = self.policy.extra_loss(out, batch, self.clock)
-        return task if extra is None else task + extra
+        return self.policy.loss(out, batch, train_rows, labels, self.clock)
 
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
         if self.config.exact_halo:

@@ -41,18 +41,20 @@ in the subgraph, by their names in LMC's code (``pyg_autoscale/score_func.py``):
 class LMCOptions:
     """β and the score function of LMC's compensations; defaults as in LMC's configurations
     (``conf_large/model/gcn.yaml``, ``gcn2.yaml``: β = 1 everywhere, ``linear`` everywhere but
-    ogbn-arxiv, where both models use ``const``)."""
+    ogbn-arxiv, where both models use ``const``); ``score=None`` takes the dataset's value
+    (:mod:`visagnn.defaults`)."""
 
     beta: float = field(default=1.0, metadata={
         "help": "β: a halo node's up-to-date share is β·score(α_j) (α_j: share of its "
                 "neighbours in the subgraph); 0 reads the histories as GAS"})
-    score: Score = field(default="linear", metadata={
-        "help": "score(α_j): linear α, const 1, concave α(2-α), convex α², sin sin((α-½)π)"})
+    score: Score | None = field(default=None, metadata={
+        "help": "score(α_j): linear α, const 1, concave α(2-α), convex α², sin sin((α-½)π) "
+                "(default: const on ogbn-arxiv, linear elsewhere, as LMC's configs)"})
 
     def __post_init__(self) -> None:
         if not 0 <= self.beta <= 1:
             raise ValueError(f"LMCOptions.beta must be in [0, 1], got {self.beta}")
-        if self.score not in SCORES:
+        if self.score is not None and self.score not in SCORES:
             raise ValueError(f"LMCOptions.score must be one of {SCORES}, got {self.score!r}")
 
 
@@ -256,8 +258,15 @@ class LMCHalo(HaloPolicy):
         self.output_history.push(batch.batch_nodes, out, clock.iteration)
         return torch.cat([out, halo])
 
-    def loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor:
-        """LMC's loss of the batch whose in-batch outputs are ``out`` (class docstring)."""
+    def after_refresh(self, exact: list[Tensor], clock: Clock) -> None:
+        """The output history is rewritten with the exact logits too, as LMC's code fills it by
+        an inference pass before training and at every evaluation."""
+        self.output_history.refresh(exact[-1], clock.iteration)
+
+    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor, labels: Tensor,
+             clock: Clock) -> Tensor:
+        """LMC's loss of the batch whose in-batch outputs are ``out`` (class docstring); the
+        training nodes come from the whole subgraph, not only ``train_rows``."""
         outputs = self.subgraph_outputs(out, batch, clock)
         n_id = batch.n_id[: outputs.size(0)].cpu()
         train = self.train_mask[n_id].nonzero().flatten()
@@ -269,7 +278,8 @@ class LMCHalo(HaloPolicy):
 @register_method
 class LMC(HistoricalMethod):
     """LMC: GAS with :class:`LMCHalo`'s compensations and loss, over fixed groups of parts
-    visited in the same order every epoch, as LMC's code merges its clusters once."""
+    visited in a new random order every epoch, as LMC's code merges its clusters once and
+    shuffles their order."""
 
     name = "lmc"
     options_class = LMCOptions
@@ -280,19 +290,7 @@ class LMC(HistoricalMethod):
                        self.dataset.num_classes, len(self.loader), self.options.beta,
                        self.options.score)
 
-    @property
-    def policy(self) -> LMCHalo:
-        return self.model.halo_policy
-
-    def prepare(self) -> None:
-        """Every history, the outputs' included, filled with exact embeddings, as LMC's code
-        fills them by an inference pass before training."""
-        exact = self.exact_embeddings()
-        histories = [*self.model.histories, self.policy.output_history]
-        for history, rows in zip(histories, exact, strict=True):
-            history.fill(rows, iteration=0)
-
-    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
-        """:meth:`LMCHalo.loss`: the training nodes of the batch and its halo, weighted as LMC's
-        code (``train_rows`` is implied by the training mask)."""
-        return self.policy.loss(out, batch, self.clock)
+    def trains_on(self, batch: SubgraphBatch, train_rows: Tensor) -> bool:
+        """A batch whose training nodes are all in its halo trains too, as LMC's loss covers
+        the halo's."""
+        return bool(self.train_mask[batch.n_id].any())

@@ -22,9 +22,10 @@ from visagnn.partitioned_graph import PartitionedGraph
 class PartitionBatchMethod(Method):
     """Mini-batches of ``batch_parts`` METIS parts, exact layer-wise evaluation.
 
-    Every epoch the parts are grouped at random into batches (fixed groups, visited in order,
-    when ``shuffle_batches`` is False). Batches without training nodes are skipped, as in GAS;
-    each other batch is one optimizer step (:meth:`train_step`) and advances :attr:`clock`.
+    Every epoch the parts are grouped at random into batches (with ``shuffle_batches`` False,
+    groups fixed once and visited in a new random order every epoch). Batches without training
+    nodes are skipped, as in GAS (:meth:`trains_on`); each other batch is one optimizer step
+    (:meth:`train_step`) and advances :attr:`clock`.
     Evaluation runs the backbone exactly, one layer at a time over the same parts.
     Subclasses build the model (:meth:`build_model`) and take the step.
     """
@@ -40,7 +41,8 @@ class PartitionBatchMethod(Method):
         batcher = SubgraphBatcher(self.parted.graph, self.parted.partition)
         generator = torch.Generator().manual_seed(config.seed)
         self.loader = PartitionBatchLoader(
-            batcher, config.batch_parts, shuffle=self.shuffle_batches, generator=generator
+            batcher, config.batch_parts, shuffle=self.shuffle_batches, generator=generator,
+            shuffle_fixed=True,
         )
         self.inference_loader = PartitionBatchLoader(batcher, config.batch_parts, shuffle=False)
         self.model = self.build_model().to(self.device)
@@ -83,12 +85,16 @@ class PartitionBatchMethod(Method):
         total, steps = 0.0, 0
         for batch in self.loader:
             train_rows = self.train_mask[batch.batch_nodes].nonzero().flatten()
-            if train_rows.numel() == 0:
+            if not self.trains_on(batch, train_rows):
                 continue
             self.clock = Clock(self.clock.iteration + 1, epoch)
             total += self.train_step(batch, train_rows)
             steps += 1
         return total / max(steps, 1)
+
+    def trains_on(self, batch: SubgraphBatch, train_rows: Tensor) -> bool:
+        """Whether ``batch`` is a step: it has training nodes (``train_rows``)."""
+        return train_rows.numel() > 0
 
     def exact_embeddings(self) -> list[Tensor]:
         """Exact embeddings of every layer (partition order, CPU), by layer-wise inference."""

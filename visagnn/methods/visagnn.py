@@ -147,14 +147,16 @@ class StalenessHalo(HaloPolicy):
         if self.options.loss and self.options.loss_target == "exact":
             self.exact_logits = exact[-1].to(self.histories[0].device)
 
-    def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
+    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor, labels: Tensor,
+             clock: Clock) -> Tensor:
+        """Eq. 9: the task's cross-entropy plus λ times the staleness loss of the batch."""
+        task = super().loss(out, batch, train_rows, labels, clock)
         if not self.options.loss:
-            return None
+            return task
         if self.options.loss_target == "exact":
-            if self.exact_logits is None:
-                return None
-            return self.options.lam * staleness_loss(out, self.exact_logits[batch.batch_nodes])
-        return self.options.lam * self.previous_logits(out, batch.batch_nodes, clock.epoch)
+            target = self.exact_logits[batch.batch_nodes]
+            return task + self.options.lam * staleness_loss(out, target)
+        return task + self.options.lam * self.previous_logits(out, batch.batch_nodes, clock.epoch)
 
     def epoch_extras(self) -> dict[str, Any]:
         backbone = self.backbone

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
@@ -24,7 +25,7 @@ class HaloPolicy:
     method that treats its halo rows differently (moves, evicts, compensates or re-weights
     them) subclasses this and overrides :meth:`next_input`, and where it needs to, the other
     hooks: :meth:`after_backward` (sees the in-batch gradient norms), :meth:`after_refresh`
-    (sees exact embeddings), :meth:`extra_loss` (adds a term to the task loss),
+    (sees exact embeddings), :meth:`loss` (the batch's loss: the task's cross-entropy here),
     :meth:`epoch_extras` (adds fields to the epoch's record). The policy owns its state (e.g.
     ReFresh's admission masks); the histories are the model's.
     """
@@ -57,9 +58,11 @@ class HaloPolicy:
         """Called after every history was rewritten with ``exact`` (every layer's exact
         embeddings of all nodes in partition order, the logits last) at ``clock``."""
 
-    def extra_loss(self, out: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor | None:
-        """A term added to the task loss of the batch whose output rows are ``out``."""
-        return None
+    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor, labels: Tensor,
+             clock: Clock) -> Tensor:
+        """The loss of the batch whose in-batch output rows are ``out``: the cross-entropy of its
+        training nodes (``train_rows`` index ``out``; ``labels`` are theirs)."""
+        return F.cross_entropy(out[train_rows], labels)
 
     def begin_epoch(self) -> None:
         """Called before each training epoch (e.g. to reset per-epoch counters)."""
