@@ -4,6 +4,7 @@ import torch
 from tests.graphs import write_community_graph
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, resolve_config
+from visagnn.methods.partition_batches import INFERENCE_BATCHES, inference_parts
 from visagnn.nn.backbone import LayerInput
 
 
@@ -105,3 +106,12 @@ def test_true_staleness_is_measured_before_the_refresh_and_zero_right_after(tmp_
     after = gas.measure(gas.exact_embeddings())
     assert after["true_staleness_mean_l0"] < 1e-5 and after["true_staleness_p95_l1"] < 1e-5
     assert after["true_staleness_pushed_rows_l0"] is None  # every row was just written exactly
+
+
+@pytest.mark.parametrize("num_parts, batch_parts, expected", [
+    (80, 1, 10), (80, 10, 10), (80, 20, 20), (4, 1, 1), (1000, 100, 125), (5, 5, 5)])
+def test_inference_batches_are_at_least_the_training_batches_and_at_most_eight(
+        num_parts, batch_parts, expected):
+    parts = inference_parts(num_parts, batch_parts)
+    assert parts == expected
+    assert -(-num_parts // parts) <= max(INFERENCE_BATCHES, -(-num_parts // batch_parts))

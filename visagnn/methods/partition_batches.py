@@ -18,6 +18,21 @@ from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.partitioned_graph import PartitionedGraph
 
+INFERENCE_BATCHES = 8
+"""Exact inference visits the parts in at most this many batches per layer."""
+
+
+def inference_parts(num_parts: int, batch_parts: int) -> int:
+    """Parts per batch of exact inference: the training batch's ``B``, or more where that
+    leaves more than :data:`INFERENCE_BATCHES` batches per layer.
+
+    An inference batch keeps no activation for a backward pass, so a few more parts than a
+    training batch fit where the training batch fits; with few parts per batch (heavy
+    staleness, ``B = 1``) the per-batch overhead would otherwise dominate every evaluation and
+    the exact-halo oracle's inference at every step.
+    """
+    return min(num_parts, max(batch_parts, -(-num_parts // INFERENCE_BATCHES)))
+
 
 class PartitionBatchMethod(Method):
     """Mini-batches of ``batch_parts`` METIS parts, exact layer-wise evaluation.
@@ -44,7 +59,8 @@ class PartitionBatchMethod(Method):
             batcher, config.batch_parts, shuffle=self.shuffle_batches, generator=generator,
             shuffle_fixed=True,
         )
-        self.inference_loader = PartitionBatchLoader(batcher, config.batch_parts, shuffle=False)
+        self.inference_loader = PartitionBatchLoader(
+            batcher, inference_parts(config.num_parts, config.batch_parts), shuffle=False)
         self.model = self.build_model().to(self.device)
         self.optimizer = torch.optim.Adam(
             self.parameter_groups(), lr=config.lr, weight_decay=config.weight_decay
