@@ -1,6 +1,9 @@
 """The notebooks executed as the grid executes them: one experiment cell on the synthetic
-graph (two epochs), then the report and the index over that run plus made-up results."""
+graph (two epochs), then the report and the index over that run plus made-up results; and the
+exploration notebook on a tiny synthetic graph."""
 
+import json
+import math
 import re
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import pytest
 
 from tests.bench.conftest import TINY, write_fake_store
 from visagnn.bench import NOTEBOOKS
+from visagnn.bench.execute import execute_notebook
 from visagnn.bench.grid import Cell
 from visagnn.bench.runner import NotebookExecutor, render_reports
 from visagnn.bench.store import ResultsStore
@@ -31,7 +35,7 @@ def rendered(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_notebooks_are_committed_without_outputs():
-    for name in ("experiment", "report"):
+    for name in ("experiment", "report", "explore"):
         notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         code = [cell for cell in notebook.cells if cell.cell_type == "code"]
         assert code[0].metadata["tags"] == ["parameters"]
@@ -70,3 +74,34 @@ def test_index_says_where_results_come_from_and_links_everything(rendered):
                  "nox -s benchmark", "nox -s report", 'href="report.html"',
                  'href="experiments/synthetic_P40_B10.html"'):
         assert text in page
+
+
+EXPLORE_TINY = {"synthetic": {"num_nodes": 600, "locality": 0.9}, "epochs": 3, "num_parts": 12,
+                "batch_parts": 1, "config": TINY, "threads": 1}
+"""The exploration notebook's settings for a test: a 600-node graph, 3 epochs (about 10 s)."""
+
+
+def test_explore_notebook_plots_staleness_against_its_proxies(tmp_path):
+    executed = tmp_path / "explore.ipynb"
+    execute_notebook(NOTEBOOKS / "explore.ipynb", executed, EXPLORE_TINY)
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs]
+    # the batch geometry, the scores, the true staleness and the criteria's correlations
+    assert sum("image/png" in output.get("data", {}) for output in outputs) == 4
+    printed = "".join(output.get("text", "") for output in outputs)
+    assert "halo nodes:" in printed and "of them from the halo" in printed
+
+    (last,) = [cell for cell in notebook.cells if "key-numbers" in cell.metadata.get("tags", [])]
+    key_numbers = json.loads(last.outputs[-1]["text"].strip().splitlines()[-1])
+    assert set(key_numbers) == {"gas", "visagnn-sum"}
+    for method, numbers in key_numbers.items():
+        assert numbers["epochs"] == [1, 2, 3], method
+        assert 0 <= numbers["test"] <= 1 and 0 <= numbers["best_val"] <= 1
+        staleness = numbers["true_staleness_mean"]
+        assert len(staleness) == 3 and all(math.isfinite(value) and value > 0
+                                           for value in staleness), (method, staleness)
+        for criterion in ("grad", "persistence", "drift"):
+            rhos = numbers[f"spearman_{criterion}"]
+            assert len(rhos) == 3 and any(rho is not None for rho in rhos), (method, criterion)
+            assert all(-1 <= rho <= 1 for rho in rhos if rho is not None), (method, rhos)
