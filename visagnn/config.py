@@ -7,6 +7,8 @@ from typing import Literal
 
 import torch
 
+from visagnn.history import HISTORY_DTYPES, HISTORY_PLACES, HistoryDtype, HistoryPlace
+
 BackboneName = Literal["gat", "gcn"]
 BACKBONES: tuple[BackboneName, ...] = ("gat", "gcn")
 
@@ -36,7 +38,12 @@ class RunConfig:
         root: data root; ``None`` means ``$VISAGNN_DATA`` or the cache folder (default ``None``).
         download: download a named dataset whose files are missing (default True, unless
             ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
-        keep_history_on_device: keep histories in device memory instead of pinned CPU memory.
+        history_storage: where the historical methods keep their histories (see
+            :class:`~visagnn.history.HistoryStorage`): ``auto`` (default: RAM on CPU, pinned
+            RAM on CUDA), ``ram``, ``pinned`` (CUDA only), ``device`` (device memory) or
+            ``mmap`` (a memory-mapped file in the cache folder, gone when the run ends).
+        history_dtype: the histories' storage dtype: ``float32`` (default), ``float16`` or
+            ``bfloat16`` (half the memory; pulls return float32).
         eval_every: evaluate (exact inference, model selection) every this many epochs and
             after the last one (default 1).
         refresh_histories: each evaluation's exact inference also writes every history row
@@ -67,7 +74,8 @@ class RunConfig:
     device: str = "cpu"
     root: str | None = None
     download: bool = True
-    keep_history_on_device: bool = False
+    history_storage: HistoryPlace = "auto"
+    history_dtype: HistoryDtype = "float32"
     eval_every: int = 1
     refresh_histories: bool = True
     exact_halo: bool = False
@@ -107,6 +115,15 @@ class RunConfig:
             raise ValueError(f"RunConfig.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"RunConfig.device is {self.device!r} but CUDA is not available")
+        if self.history_storage not in HISTORY_PLACES:
+            raise ValueError(f"RunConfig.history_storage must be one of {HISTORY_PLACES}, "
+                             f"got {self.history_storage!r}")
+        if self.history_storage == "pinned" and device.type != "cuda":
+            raise ValueError("RunConfig.history_storage 'pinned' needs a CUDA device, "
+                             f"got {self.device!r}")
+        if self.history_dtype not in HISTORY_DTYPES:
+            raise ValueError(f"RunConfig.history_dtype must be one of {tuple(HISTORY_DTYPES)}, "
+                             f"got {self.history_dtype!r}")
 
     @property
     def torch_device(self) -> torch.device:

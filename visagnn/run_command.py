@@ -42,7 +42,9 @@ RUN_CONFIG_HELP = {
     "device": "cpu, cuda or cuda:N",
     "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
-    "keep_history_on_device": "keep histories in GPU memory instead of pinned CPU memory",
+    "history_storage": "where histories live: auto (RAM on CPU, pinned RAM on CUDA), ram, "
+                       "pinned, device (GPU memory) or mmap (a file in the cache folder)",
+    "history_dtype": "storage dtype of the histories (16-bit halves their memory)",
     "eval_every": "evaluate every k epochs (and after the last)",
     "refresh_histories": "do not write the exact embeddings of each evaluation into the "
                          "histories (the official codes do)",

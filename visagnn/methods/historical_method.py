@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
-from visagnn.history import layer_histories
+from visagnn.history import HistoryStorage, layer_histories
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.nn.halo_policy import HaloPolicy
@@ -42,8 +42,14 @@ class HistoricalMethod(PartitionBatchMethod):
         policy = self.build_policy()
         track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
-                                    self.config.keep_history_on_device, track_drift)
+                                    self.history_storage, track_drift)
         return HistoricalModel(backbone, histories, policy)
+
+    @property
+    def history_storage(self) -> HistoryStorage:
+        """Where and in which dtype every history keeps its rows (``--history-storage``,
+        ``--history-dtype``)."""
+        return HistoryStorage(self.config.history_storage, self.config.history_dtype)
 
     @property
     def policy(self) -> HaloPolicy:
