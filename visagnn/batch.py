@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from visagnn.graph import CSRGraph
-from visagnn.metis import Partition
+from visagnn.partitioners import Partition
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Literal
 import torch
 
 from visagnn.history import HISTORY_DTYPES, HISTORY_PLACES, HistoryDtype, HistoryPlace
+from visagnn.partitioners import PARTITIONERS, PartitionerName
 
 BackboneName = Literal["gat", "gcn"]
 BACKBONES: tuple[BackboneName, ...] = ("gat", "gcn")
@@ -32,8 +33,12 @@ class RunConfig:
         out_heads: attention heads of the output layer, averaged (default 1).
         num_layers: message-passing layers (default 2).
         dropout: dropout rate on layer inputs and attention weights (default 0.5).
-        num_parts: METIS parts ``P`` (default 40).
+        num_parts: parts ``P`` of the graph (default 40).
         batch_parts: parts per mini-batch ``B`` (default 10).
+        partitioner: how the graph is cut into parts (see :mod:`visagnn.partitioners`):
+            ``metis`` (default; minimal edge cut, memory-hungry on huge graphs) or ``ranges``
+            (balanced contiguous node-id ranges, for graphs METIS cannot hold whose ids carry
+            locality).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default ``cpu``).
         root: data root; ``None`` means ``$VISAGNN_DATA`` or the cache folder (default ``None``).
         download: download a named dataset whose files are missing (default True, unless
@@ -71,6 +76,7 @@ class RunConfig:
     dropout: float = 0.5
     num_parts: int = 40
     batch_parts: int = 10
+    partitioner: PartitionerName = "metis"
     device: str = "cpu"
     root: str | None = None
     download: bool = True
@@ -115,6 +121,9 @@ class RunConfig:
             raise ValueError(f"RunConfig.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"RunConfig.device is {self.device!r} but CUDA is not available")
+        if self.partitioner not in PARTITIONERS:
+            raise ValueError(f"RunConfig.partitioner must be one of {PARTITIONERS}, "
+                             f"got {self.partitioner!r}")
         if self.history_storage not in HISTORY_PLACES:
             raise ValueError(f"RunConfig.history_storage must be one of {HISTORY_PLACES}, "
                              f"got {self.history_storage!r}")

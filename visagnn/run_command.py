@@ -37,8 +37,10 @@ RUN_CONFIG_HELP = {
     "out_heads": "attention heads of the output layer",
     "num_layers": "message-passing layers",
     "dropout": "dropout on layer inputs and attention weights",
-    "num_parts": "METIS parts P",
+    "num_parts": "parts P of the graph",
     "batch_parts": "parts per mini-batch B",
+    "partitioner": "metis (minimal edge cut) or ranges (balanced node-id ranges, O(N): for "
+                   "graphs too big for METIS whose ids carry locality)",
     "device": "cpu, cuda or cuda:N",
     "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",

@@ -50,7 +50,8 @@ class PartitionBatchMethod(Method):
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:
         super().__init__(dataset, config, options)
-        self.parted = PartitionedGraph.from_dataset(dataset, config.num_parts)
+        self.parted = PartitionedGraph.from_dataset(dataset, config.num_parts,
+                                                    config.partitioner)
         self.x = self.parted.x.pin_memory() if self.device.type == "cuda" else self.parted.x
         self.train_mask = self.parted.train_mask
         batcher = SubgraphBatcher(self.parted.graph, self.parted.partition)

@@ -16,9 +16,9 @@ from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.metis import Partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
+from visagnn.partitioners import Partition
 from visagnn.sampler import NeighborSampler
 
 DEFAULT_FANOUTS: dict[int, tuple[int, ...]] = {2: (25, 10), 3: (15, 10, 5)}
