@@ -59,6 +59,10 @@ class RunConfig:
         measure_staleness_every: every this many epochs, measure the true staleness of the
             histories against exact embeddings (0: never; default 0, as it costs a full
             inference).
+        prefetch: build the next mini-batch (subgraph, feature rows) in a background thread
+            while a step trains (:func:`visagnn.prefetch.prefetch`); the same steps in the
+            same order, so the same results (default False: one thread, the simplest path;
+            worth it on a GPU or with a spare core).
     """
 
     dataset: str = "synthetic"
@@ -86,6 +90,7 @@ class RunConfig:
     refresh_histories: bool = True
     exact_halo: bool = False
     measure_staleness_every: int = 0
+    prefetch: bool = False
 
     def __post_init__(self) -> None:
         positive = ("epochs", "hidden_channels", "heads", "out_heads", "num_layers",

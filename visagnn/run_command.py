@@ -53,6 +53,8 @@ RUN_CONFIG_HELP = {
     "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
                   "histories; one exact inference per step",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
+    "prefetch": "build the next mini-batch in a background thread while a step trains "
+                "(same results; worth it on a GPU or with a spare core)",
 }
 COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")
 """Arguments of the command itself, neither config fields nor method options."""

@@ -132,3 +132,14 @@ def test_memory_mapped_histories_train_bit_identically_to_histories_in_ram(tmp_p
                                 hidden_channels=4, heads=2, epochs=2, history_storage=place)
         runs[place] = scores_and_losses(run(config, progress=False).records)
     assert runs["mmap"] == runs["ram"]
+
+
+@pytest.mark.parametrize("method", ["gas", "clustergcn", "lmc"])
+def test_prefetching_trains_bit_identically(tmp_path, method):
+    path = write_community_graph(tmp_path / "graph.pt")
+    runs = {}
+    for prefetching in (False, True):
+        config = resolve_config(str(path), method, num_parts=8, batch_parts=2,
+                                hidden_channels=4, heads=2, epochs=2, prefetch=prefetching)
+        runs[prefetching] = scores_and_losses(run(config, progress=False).records)
+    assert runs[True] == runs[False]

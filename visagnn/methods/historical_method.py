@@ -75,11 +75,11 @@ class HistoricalMethod(PartitionBatchMethod):
         labels = self.parted.y[batch.batch_nodes[train_rows].cpu()].to(self.device)
         return self.policy.loss(out, batch, train_rows, labels, self.clock)
 
-    def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
+    def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
         if self.config.exact_halo:
             self.refresh_histories(self.exact_embeddings())
             self.model.train()
-        x = self.x[batch.n_id].to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True)
         batch, train_rows = batch.to(self.device), train_rows.to(self.device)
         out = self.model(x, batch, self.clock)
         loss = self.loss(out, batch, train_rows)
