@@ -158,12 +158,18 @@ class History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
         return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift)
 
+    def tensors(self) -> list[Tensor]:
+        """Every tensor the history holds: the rows, the per-node state (drift state
+        included) and the staging buffers of its CUDA transfers."""
+        held = [self.embedding, self.last_push, self.grad_norm, self.grad_seen,
+                self.drift_velocity, self._exact]
+        held += [staging.buffer for staging in (self._pulls, self._pushes) if staging is not None]
+        return [tensor for tensor in held if tensor is not None]
+
     @property
     def nbytes(self) -> int:
-        """Bytes of the rows and of the per-node state (drift state included)."""
-        state = [self.embedding, self.last_push, self.grad_norm, self.grad_seen,
-                 self.drift_velocity, self._exact]
-        return sum(tensor.nbytes for tensor in state if tensor is not None)
+        """Bytes of :meth:`tensors`."""
+        return sum(tensor.nbytes for tensor in self.tensors())
 
     def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``."""
@@ -233,3 +239,26 @@ def layer_histories(
 ) -> list[History]:
     """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
     return [History(num_nodes, dim, device, storage, track_drift) for dim in dims]
+
+
+def histories_held_by(*roots: object) -> list[History]:
+    """Every :class:`History` among ``roots``, once each, found through the attributes of
+    visagnn objects and the items of lists, tuples and dicts (a model's histories, its halo
+    policy's gradient histories, a staleness loss's store)."""
+    found: dict[int, History] = {}
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, History):
+            found[id(item)] = item
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif type(item).__module__.startswith("visagnn.") and hasattr(item, "__dict__"):
+            todo.extend(vars(item).values())
+    return list(found.values())

@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
-from visagnn.history import HistoryStorage, layer_histories
+from visagnn.history import HistoryStorage, histories_held_by, layer_histories
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.nn.halo_policy import HaloPolicy
@@ -108,6 +108,14 @@ class HistoricalMethod(PartitionBatchMethod):
         if self.config.refresh_histories:
             self.refresh_histories(exact)
         return self.parted.to_original_order(exact[-1])
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also every history the model and its policy hold (the layers', LMC's gradients and
+        logits, VISAGNN's previous logits) with its per-node state."""
+        held = super().memory_tensors()
+        held["histories"] += [tensor for history in histories_held_by(self.model)
+                              for tensor in history.tensors()]
+        return held
 
     def epoch_extras(self, epoch: int) -> dict[str, Any]:
         """Every ``measure_staleness_every`` epochs the true staleness of the halo rows against

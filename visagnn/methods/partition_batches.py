@@ -149,3 +149,13 @@ class PartitionBatchMethod(Method):
 
     def predict(self) -> Tensor:
         return self.parted.to_original_order(self.exact_embeddings()[-1])
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the features in partition order, the partitioned CSR graph, the part of every
+        node and the batches the loaders keep (exact inference's, LMC's fixed groups)."""
+        held = super().memory_tensors()
+        graph = self.parted.graph
+        held["features"] += [self.parted.x, self.x]
+        held["graph"] += [graph.rowptr, graph.col, self.loader.batcher.part_of_node,
+                          *self.loader.cached_tensors(), *self.inference_loader.cached_tensors()]
+        return held

@@ -124,5 +124,12 @@ class GraphSAGE(Method):
         self.model.eval()
         return layerwise_inference(self.model, self.x, self.inference_loader)[-1]
 
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the features read by steps and the sampler's CSR graph."""
+        held = super().memory_tensors()
+        held["features"].append(self.x)
+        held["graph"] += [self.sampler.graph.rowptr, self.sampler.graph.col]
+        return held
+
     def describe(self) -> dict[str, Any]:
         return {"fanouts": self.sampler.fanouts, "batch_size": self.options.batch_size}
