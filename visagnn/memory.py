@@ -109,8 +109,11 @@ def storages(tensor: Tensor) -> list[tuple[int, int]]:
         parts = [tensor]
     else:
         return []
-    return [(part.untyped_storage().data_ptr(), part.untyped_storage().nbytes())
-            for part in parts]
+    try:
+        return [(part.untyped_storage().data_ptr(), part.untyped_storage().nbytes())
+                for part in parts]
+    except (RuntimeError, NotImplementedError):  # a tensor subclass without a storage
+        return []
 
 
 def tensors_mb(tensors: Iterable[Tensor]) -> float:
