@@ -3,7 +3,7 @@ import torch
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.graph import CSRGraph
-from visagnn.metis import Partition, partition_graph
+from visagnn.partitioners import Partition, partition_graph
 
 
 @pytest.fixture

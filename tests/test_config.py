@@ -20,7 +20,8 @@ def test_unknown_dataset_gets_global_defaults():
 @pytest.mark.parametrize(
     ("field", "value"),
     [("dropout", 1.0), ("epochs", 0), ("lr", -1.0), ("grad_clip", 0.0), ("device", "tpu"),
-     ("measure_staleness_every", -1)],
+     ("measure_staleness_every", -1), ("history_storage", "disk"),
+     ("history_storage", "pinned"), ("history_dtype", "float64")],
 )
 def test_validation_names_the_bad_field(field, value):
     with pytest.raises(ValueError, match=f"RunConfig.{field}"):

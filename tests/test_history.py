@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from visagnn.history import History, layer_histories
+from visagnn.history import History, HistoryStorage, layer_histories
 
 
 def test_push_pull_round_trip():
@@ -46,3 +47,51 @@ def test_empty_like_and_layer_histories_match_the_shapes():
     twin = histories[0].empty_like()
     assert (twin.num_nodes, twin.dim, twin.device) == (7, 4, histories[0].device)
     assert twin.embedding.eq(0).all() and twin.last_push.eq(-1).all()
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [("float16", 1e-3), ("bfloat16", 1e-2)])
+@pytest.mark.parametrize("place", ["ram", "mmap"])
+def test_a_16_bit_history_round_trips_within_its_precision(dtype, tolerance, place):
+    history = History(50, 8, storage=HistoryStorage(place, dtype))
+    values = torch.randn(20, 8, generator=torch.Generator().manual_seed(0)) * 10
+    n_id = torch.arange(0, 40, 2)
+    history.push(n_id, values, iteration=1)
+    pulled = history.pull(n_id)
+    assert pulled.dtype == torch.float32 and history.embedding.dtype != torch.float32
+    assert torch.allclose(pulled, values, rtol=tolerance, atol=0)
+    history.refresh(values.repeat(3, 1)[:50], iteration=2)
+    assert torch.allclose(history.pull(n_id[:5]), values.repeat(3, 1)[:50][n_id[:5]],
+                          rtol=tolerance, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_rows_take_half_the_bytes_and_the_state_stays_float32(dtype):
+    full = History(100, 16, track_drift=True)
+    half = History(100, 16, storage=HistoryStorage(dtype=dtype), track_drift=True)
+    assert half.embedding.nbytes * 2 == full.embedding.nbytes == 100 * 16 * 4
+    for history in (full, half):
+        history.refresh(torch.zeros(100, 16), iteration=0)
+        history.refresh(torch.ones(100, 16), iteration=2)
+    assert half.drift_velocity.dtype == half._exact.dtype == torch.float32
+    assert torch.equal(half.drift_rate, full.drift_rate)
+    assert full.nbytes - half.nbytes == 100 * 16 * 2
+
+
+def test_a_memory_mapped_history_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.setenv("VISAGNN_CACHE", str(tmp_path))
+    history = History(30, 4, storage=HistoryStorage("mmap"))
+    assert list((tmp_path / "histories").iterdir()) == []  # unlinked once mapped
+    history.push(torch.tensor([3, 29]), torch.ones(2, 4), iteration=1)
+    assert torch.equal(history.pull(torch.tensor([29, 0])), torch.tensor([[1.0] * 4, [0.0] * 4]))
+    twin = history.empty_like()
+    assert twin.place == "mmap" and twin.embedding.eq(0).all()
+
+
+def test_places_resolve_by_device():
+    cpu = torch.device("cpu")
+    assert HistoryStorage().resolve(cpu) == HistoryStorage("device").resolve(cpu) == "ram"
+    assert HistoryStorage("auto").resolve(torch.device("cuda")) == "pinned"
+    with pytest.raises(ValueError, match="CUDA"):
+        History(4, 2, storage=HistoryStorage("pinned"))
+    with pytest.raises(ValueError, match="dtype"):
+        HistoryStorage(dtype="float64")

@@ -3,7 +3,11 @@ import sys
 import pytest
 import torch
 
-from visagnn.memory import PeakMemory, available_memory_mb
+from tests.graphs import write_community_graph
+from visagnn.datasets import load_dataset
+from visagnn.memory import PeakMemory, SavedTensorMeter, available_memory_mb, tensors_mb
+from visagnn.methods import create_method, resolve_config
+from visagnn.train import run
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -22,3 +26,51 @@ def test_an_allocation_shows_in_the_peak_and_in_what_was_added():
 
 def test_available_memory_is_positive_on_cpu():
     assert available_memory_mb(torch.device("cpu")) > 0
+
+
+def test_the_meter_counts_what_autograd_saves_until_the_backward_frees_it():
+    weight = torch.nn.Parameter(torch.randn(8, 4))
+    meter = SavedTensorMeter(exclude=[weight])
+    x = torch.randn(100, 8)
+    with meter.measuring():
+        hidden = torch.relu(x @ weight)  # mm saves x (and the weight), relu its output
+        assert meter.live_bytes == x.nbytes + hidden.nbytes
+        hidden.sum().backward()
+    assert meter.live_bytes == 0 and meter.peak_bytes == x.nbytes + hidden.nbytes
+    view = x[:10]
+    assert tensors_mb([x, view, weight]) == (x.nbytes + weight.nbytes) / 2**20
+
+
+def test_the_breakdown_matches_the_tensors_byte_sizes(tmp_path):
+    dataset = load_dataset(write_community_graph(tmp_path / "graph.pt"))
+    config = resolve_config(str(tmp_path / "graph.pt"), "gas", num_parts=8, batch_parts=2,
+                            hidden_channels=4, heads=2, epochs=1)
+    method = create_method(dataset, config)
+    method.prepare()
+    method.train_epoch(1)
+    data, parted = dataset.data, method.parted
+    cached = [t for batch in method.inference_loader._fixed for t in (batch.n_id, batch.edge_index)]
+    adam = [value for state in method.optimizer.state.values() for value in state.values()]
+    expected_bytes = {
+        "features_mb": data.x.nbytes + parted.x.nbytes,
+        "graph_mb": sum(t.nbytes for t in [data.edge_index, parted.graph.rowptr, parted.graph.col,
+                                            method.loader.batcher.part_of_node, *cached]),
+        "histories_mb": sum(history.nbytes for history in method.model.histories),
+        "model_mb": sum(t.nbytes for t in [*method.model.parameters(), *adam]),
+    }
+    assert method.memory_breakdown() == {key: size / 2**20 for key, size in expected_bytes.items()}
+    assert expected_bytes["histories_mb"] == 400 * (8 * 4 + 8 + 4 + 1)  # rows, state
+
+
+def test_every_summary_carries_the_breakdown(tmp_path):
+    path = write_community_graph(tmp_path / "graph.pt")
+    memory = {}
+    for dtype in ("float32", "float16"):
+        config = resolve_config(str(path), "gas", num_parts=8, batch_parts=2, hidden_channels=4,
+                                heads=2, epochs=1, history_dtype=dtype)
+        memory[dtype] = run(config, progress=False).summary["memory"]
+    assert set(memory["float32"]) == {"features_mb", "graph_mb", "histories_mb", "model_mb",
+                                      "activations_mb", "peak_mb"}
+    assert memory["float32"]["activations_mb"] > 0 and memory["float32"]["peak_mb"] > 0
+    rows_mb = 400 * 8 * 2 / 2**20  # one hidden layer of 2 heads x 4 channels, 2 bytes saved
+    assert memory["float32"]["histories_mb"] - memory["float16"]["histories_mb"] == rows_mb

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from visagnn.graph import CSRGraph
-from visagnn.metis import Partition
+from visagnn.partitioners import Partition
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,11 @@ class PartitionBatchLoader:
 
     def __len__(self) -> int:
         return -(-self.batcher.num_parts // self.batch_parts)
+
+    def cached_tensors(self) -> list[Tensor]:
+        """The node ids and edges of the batches kept without ``shuffle`` (none before the
+        first epoch)."""
+        return [tensor for batch in self._fixed or () for tensor in (batch.n_id, batch.edge_index)]
 
     def __iter__(self) -> Iterator[SubgraphBatch]:
         if not self.shuffle:

@@ -7,6 +7,9 @@ from typing import Literal
 
 import torch
 
+from visagnn.history import HISTORY_DTYPES, HISTORY_PLACES, HistoryDtype, HistoryPlace
+from visagnn.partitioners import PARTITIONERS, PartitionerName
+
 BackboneName = Literal["gat", "gcn"]
 BACKBONES: tuple[BackboneName, ...] = ("gat", "gcn")
 
@@ -30,13 +33,22 @@ class RunConfig:
         out_heads: attention heads of the output layer, averaged (default 1).
         num_layers: message-passing layers (default 2).
         dropout: dropout rate on layer inputs and attention weights (default 0.5).
-        num_parts: METIS parts ``P`` (default 40).
+        num_parts: parts ``P`` of the graph (default 40).
         batch_parts: parts per mini-batch ``B`` (default 10).
+        partitioner: how the graph is cut into parts (see :mod:`visagnn.partitioners`):
+            ``metis`` (default; minimal edge cut, memory-hungry on huge graphs) or ``ranges``
+            (balanced contiguous node-id ranges, for graphs METIS cannot hold whose ids carry
+            locality).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default ``cpu``).
         root: data root; ``None`` means ``$VISAGNN_DATA`` or the cache folder (default ``None``).
         download: download a named dataset whose files are missing (default True, unless
             ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
-        keep_history_on_device: keep histories in device memory instead of pinned CPU memory.
+        history_storage: where the historical methods keep their histories (see
+            :class:`~visagnn.history.HistoryStorage`): ``auto`` (default: RAM on CPU, pinned
+            RAM on CUDA), ``ram``, ``pinned`` (CUDA only), ``device`` (device memory) or
+            ``mmap`` (a memory-mapped file in the cache folder, gone when the run ends).
+        history_dtype: the histories' storage dtype: ``float32`` (default), ``float16`` or
+            ``bfloat16`` (half the memory; pulls return float32).
         eval_every: evaluate (exact inference, model selection) every this many epochs and
             after the last one (default 1).
         refresh_histories: each evaluation's exact inference also writes every history row
@@ -47,6 +59,10 @@ class RunConfig:
         measure_staleness_every: every this many epochs, measure the true staleness of the
             histories against exact embeddings (0: never; default 0, as it costs a full
             inference).
+        prefetch: build the next mini-batch (subgraph, feature rows) in a background thread
+            while a step trains (:func:`visagnn.prefetch.prefetch`); the same steps in the
+            same order, so the same results (default False: one thread, the simplest path;
+            worth it on a GPU or with a spare core).
     """
 
     dataset: str = "synthetic"
@@ -64,14 +80,17 @@ class RunConfig:
     dropout: float = 0.5
     num_parts: int = 40
     batch_parts: int = 10
+    partitioner: PartitionerName = "metis"
     device: str = "cpu"
     root: str | None = None
     download: bool = True
-    keep_history_on_device: bool = False
+    history_storage: HistoryPlace = "auto"
+    history_dtype: HistoryDtype = "float32"
     eval_every: int = 1
     refresh_histories: bool = True
     exact_halo: bool = False
     measure_staleness_every: int = 0
+    prefetch: bool = False
 
     def __post_init__(self) -> None:
         positive = ("epochs", "hidden_channels", "heads", "out_heads", "num_layers",
@@ -107,6 +126,18 @@ class RunConfig:
             raise ValueError(f"RunConfig.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"RunConfig.device is {self.device!r} but CUDA is not available")
+        if self.partitioner not in PARTITIONERS:
+            raise ValueError(f"RunConfig.partitioner must be one of {PARTITIONERS}, "
+                             f"got {self.partitioner!r}")
+        if self.history_storage not in HISTORY_PLACES:
+            raise ValueError(f"RunConfig.history_storage must be one of {HISTORY_PLACES}, "
+                             f"got {self.history_storage!r}")
+        if self.history_storage == "pinned" and device.type != "cuda":
+            raise ValueError("RunConfig.history_storage 'pinned' needs a CUDA device, "
+                             f"got {self.device!r}")
+        if self.history_dtype not in HISTORY_DTYPES:
+            raise ValueError(f"RunConfig.history_dtype must be one of {tuple(HISTORY_DTYPES)}, "
+                             f"got {self.history_dtype!r}")
 
     @property
     def torch_device(self) -> torch.device:

@@ -2,8 +2,86 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 from torch import Tensor
+
+from visagnn.cache import cache_folder
+from visagnn.staging import StagingBuffer
+
+HistoryDtype = Literal["float32", "float16", "bfloat16"]
+HISTORY_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+HistoryPlace = Literal["auto", "ram", "pinned", "device", "mmap"]
+HISTORY_PLACES: tuple[HistoryPlace, ...] = ("auto", "ram", "pinned", "device", "mmap")
+
+
+@dataclass(frozen=True)
+class HistoryStorage:
+    """Where a :class:`History` keeps its rows, and in which dtype.
+
+    Args:
+        place: ``auto`` (default: ``ram`` on CPU, ``pinned`` on CUDA), ``ram`` (a plain CPU
+            tensor), ``pinned`` (page-locked CPU memory; CUDA only), ``device`` (the compute
+            device's memory) or ``mmap`` (a file in the cache folder's ``histories/``,
+            memory-mapped; the operating system pages rows in and out, so the histories may
+            exceed RAM).
+        dtype: ``float32`` (default), ``float16`` or ``bfloat16``: the rows' storage dtype.
+            Pulls return float32 whatever it is; 16-bit halves the memory and the transfers and
+            rounds every stored row (float16: relative error below 2^-11 in [6e-5, 65504];
+            bfloat16: below 2^-8, float32's range).
+    """
+
+    place: HistoryPlace = "auto"
+    dtype: HistoryDtype = "float32"
+
+    def __post_init__(self) -> None:
+        if self.place not in HISTORY_PLACES:
+            raise ValueError(f"history place must be one of {HISTORY_PLACES}, got {self.place!r}")
+        if self.dtype not in HISTORY_DTYPES:
+            raise ValueError(f"history dtype must be one of {tuple(HISTORY_DTYPES)}, "
+                             f"got {self.dtype!r}")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return HISTORY_DTYPES[self.dtype]
+
+    def resolve(self, device: torch.device) -> HistoryPlace:
+        """The place on ``device``: ``auto`` is ``pinned`` on CUDA, ``ram`` on CPU, and so is
+        ``device`` on CPU."""
+        on_cuda = device.type == "cuda"
+        if self.place == "auto":
+            return "pinned" if on_cuda else "ram"
+        if self.place == "pinned" and not on_cuda:
+            raise ValueError("pinned histories need a CUDA device")
+        if self.place == "device" and not on_cuda:
+            return "ram"
+        return self.place
+
+
+DEFAULT_STORAGE = HistoryStorage()
+"""Rows in float32, in RAM on CPU and pinned RAM on CUDA."""
+
+
+def mapped_zeros(rows: int, dim: int, dtype: torch.dtype) -> Tensor:
+    """A ``[rows, dim]`` zero tensor backed by a shared memory-mapped file in the cache folder.
+
+    The file is unlinked as soon as it is mapped: the mapping keeps its pages, which the
+    operating system frees when the tensor is freed, so no file outlives the process, even one
+    that crashes or is killed.
+    """
+    handle, path = tempfile.mkstemp(prefix="history-", suffix=".bin",
+                                    dir=cache_folder("histories"))
+    os.close(handle)
+    try:
+        flat = torch.from_file(path, shared=True, size=rows * dim, dtype=dtype)
+    finally:
+        os.unlink(path)
+    return flat.view(rows, dim)
 
 
 class History:
@@ -28,9 +106,13 @@ class History:
     ``refreshed_at`` is the iteration of the last refresh, so a row with ``last_push[j] ==
     refreshed_at`` holds an exact row.
 
-    On a CUDA device the store lives in pinned CPU memory (``keep_on_device=True`` keeps it in
-    device memory instead); pulls gather rows into pinned buffers and copy them asynchronously.
-    On CPU it is a plain tensor.
+    The rows live where ``storage`` says (:class:`HistoryStorage`: by default a plain tensor
+    on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
+    device. When the rows are on the CPU and the device is CUDA, pulls and pushes go through
+    reused pinned buffers on their own stream (:class:`~visagnn.staging.StagingBuffer`). The
+    per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift velocity) is float32
+    on the compute device whatever the storage, and the last exact rows of ``track_drift``
+    float32 beside the rows (in RAM when the rows are memory-mapped).
     """
 
     def __init__(
@@ -38,19 +120,24 @@ class History:
         num_nodes: int,
         dim: int,
         device: torch.device | str = "cpu",
-        keep_on_device: bool = False,
+        storage: HistoryStorage = DEFAULT_STORAGE,
         track_drift: bool = False,
     ) -> None:
         self.device = torch.device(device)
-        self.keep_on_device = keep_on_device
+        self.storage = storage
         self.track_drift = track_drift
-        on_cuda = self.device.type == "cuda"
-        keep_here = keep_on_device or not on_cuda
-        self.storage_device = self.device if keep_here else torch.device("cpu")
-        self.pinned = on_cuda and self.storage_device.type == "cpu"
-        self.embedding = torch.zeros(num_nodes, dim, device=self.storage_device)
-        if self.pinned:
-            self.embedding = self.embedding.pin_memory()
+        self.place = storage.resolve(self.device)
+        self.storage_device = self.device if self.place == "device" else torch.device("cpu")
+        self.dtype = storage.torch_dtype
+        if self.place == "mmap":
+            self.embedding = mapped_zeros(num_nodes, dim, self.dtype)
+        else:
+            self.embedding = torch.zeros(num_nodes, dim, dtype=self.dtype,
+                                         device=self.storage_device,
+                                         pin_memory=self.place == "pinned")
+        staged = self.device.type == "cuda" and self.storage_device.type == "cpu"
+        self._pulls = StagingBuffer(dim, self.dtype, self.device) if staged else None
+        self._pushes = StagingBuffer(dim, self.dtype, self.device) if staged else None
         self.last_push = torch.full((num_nodes,), -1, dtype=torch.long, device=self.device)
         self.grad_norm = torch.zeros(num_nodes, device=self.device)
         self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
@@ -69,23 +156,38 @@ class History:
 
     def empty_like(self) -> History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
-        return History(self.num_nodes, self.dim, self.device, self.keep_on_device,
-                       self.track_drift)
+        return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift)
+
+    def tensors(self) -> list[Tensor]:
+        """Every tensor the history holds: the rows, the per-node state (drift state
+        included) and the staging buffers of its CUDA transfers."""
+        held = [self.embedding, self.last_push, self.grad_norm, self.grad_seen,
+                self.drift_velocity, self._exact]
+        held += [staging.buffer for staging in (self._pulls, self._pushes) if staging is not None]
+        return [tensor for tensor in held if tensor is not None]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of :meth:`tensors`."""
+        return sum(tensor.nbytes for tensor in self.tensors())
 
     def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``."""
-        self.embedding[n_id.to(self.storage_device)] = values.detach().to(self.storage_device)
+        index = n_id.to(self.storage_device)
+        if self._pushes is not None:
+            self._pushes.scatter(self.embedding, index, values.detach())
+        else:
+            self.embedding[index] = values.detach().to(self.storage_device, self.dtype)
         self.last_push[n_id.to(self.device)] = iteration
 
     def pull(self, n_id: Tensor) -> Tensor:
-        """The stored rows of ``n_id`` on the compute device (no gradient flows into them)."""
+        """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
+        them)."""
         self.rows_pulled += n_id.numel()
         index = n_id.to(self.storage_device)
-        if not self.pinned:
-            return self.embedding.index_select(0, index).to(self.device)
-        buffer = torch.empty((index.numel(), self.dim), pin_memory=True)
-        torch.index_select(self.embedding, 0, index, out=buffer)
-        return buffer.to(self.device, non_blocking=True)
+        if self._pulls is not None:
+            return self._pulls.gather(self.embedding, index)
+        return self.embedding.index_select(0, index).to(self.device, torch.float32)
 
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
@@ -98,7 +200,7 @@ class History:
     def refresh(self, exact: Tensor, iteration: int) -> None:
         """Write the ``exact`` embeddings of every node at ``iteration`` (persistence back to 0)
         and, with ``track_drift``, update each node's drift rate from the previous refresh."""
-        exact = exact.detach().to(self.storage_device)
+        exact = exact.detach().to(self.storage_device, torch.float32)
         if self.track_drift:
             if self._exact is not None and iteration > self.refreshed_at:
                 moved = (exact - self._exact).to(self.device)
@@ -132,8 +234,31 @@ def layer_histories(
     num_nodes: int,
     dims: list[int],
     device: torch.device | str = "cpu",
-    keep_on_device: bool = False,
+    storage: HistoryStorage = DEFAULT_STORAGE,
     track_drift: bool = False,
 ) -> list[History]:
     """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
-    return [History(num_nodes, dim, device, keep_on_device, track_drift) for dim in dims]
+    return [History(num_nodes, dim, device, storage, track_drift) for dim in dims]
+
+
+def histories_held_by(*roots: object) -> list[History]:
+    """Every :class:`History` among ``roots``, once each, found through the attributes of
+    visagnn objects and the items of lists, tuples and dicts (a model's histories, its halo
+    policy's gradient histories, a staleness loss's store)."""
+    found: dict[int, History] = {}
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, History):
+            found[id(item)] = item
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif type(item).__module__.startswith("visagnn.") and hasattr(item, "__dict__"):
+            todo.extend(vars(item).values())
+    return list(found.values())

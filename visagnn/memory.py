@@ -1,12 +1,19 @@
-"""Peak memory of a run: resident set size on CPU, allocated device memory on CUDA."""
+"""Memory of a run: its peak (resident set size on CPU, allocated device memory on CUDA), the
+bytes of the tensors it holds, and the activations a training step keeps for its backward pass.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import resource
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
+from torch import Tensor
+
+MB = 2**20
 
 
 class MemoryBudgetExceeded(RuntimeError):
@@ -89,3 +96,93 @@ def available_memory_mb(device: torch.device) -> float:
             available = min(available, (int(limit) - int(usage)) / 2**20)
         break
     return available
+
+
+def storages(tensor: Tensor) -> list[tuple[int, int]]:
+    """``(address, bytes)`` of every storage behind ``tensor``: one for a dense tensor (all of
+    its storage, for a view too), the indices and values of a sparse one."""
+    if tensor.layout == torch.sparse_coo:
+        parts = [tensor._indices(), tensor._values()]
+    elif tensor.layout == torch.sparse_csr:
+        parts = [tensor.crow_indices(), tensor.col_indices(), tensor.values()]
+    elif tensor.layout == torch.strided:
+        parts = [tensor]
+    else:
+        return []
+    try:
+        return [(part.untyped_storage().data_ptr(), part.untyped_storage().nbytes())
+                for part in parts]
+    except (RuntimeError, NotImplementedError):  # a tensor subclass without a storage
+        return []
+
+
+def tensors_mb(tensors: Iterable[Tensor]) -> float:
+    """MiB of the storages behind ``tensors``, each storage once (views share theirs)."""
+    seen = {address: size for tensor in tensors for address, size in storages(tensor)}
+    return sum(seen.values()) / MB
+
+
+class _Saved:
+    """A tensor autograd saved for a backward pass; tells the meter when autograd drops it."""
+
+    def __init__(self, tensor: Tensor, keys: list[tuple[int, int]],
+                 meter: SavedTensorMeter) -> None:
+        self.tensor, self.keys, self.meter = tensor, keys, meter
+
+    def __del__(self) -> None:
+        self.meter.release(self.keys)
+
+
+class SavedTensorMeter:
+    """The peak bytes of the tensors that autograd keeps for backward passes: a training
+    step's activations (its batch's inputs, every intermediate a backward needs, pulled
+    history rows), parameters excluded.
+
+    While :meth:`measuring`, every tensor a forward saves is counted (each storage once) until
+    autograd frees it, which happens in the backward pass; :attr:`peak_mb` is the most that
+    was alive at once, so the largest step's. The tensors themselves are untouched, so results
+    do not change.
+
+    Args:
+        exclude: tensors not to count (the model's parameters, which backward passes save).
+    """
+
+    def __init__(self, exclude: Iterable[Tensor] = ()) -> None:
+        self.exclude = {address for tensor in exclude for address, _ in storages(tensor)}
+        self.counts: dict[int, int] = {}
+        self.live_bytes = 0
+        self.peak_bytes = 0
+        self._lock = threading.Lock()  # backward passes on CUDA free tensors in their threads
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / MB
+
+    def pack(self, tensor: Tensor) -> _Saved:
+        keys = [(address, size) for address, size in storages(tensor)
+                if address not in self.exclude]
+        with self._lock:
+            for address, size in keys:
+                self.counts[address] = self.counts.get(address, 0) + 1
+                if self.counts[address] == 1:
+                    self.live_bytes += size
+            self.peak_bytes = max(self.peak_bytes, self.live_bytes)
+        return _Saved(tensor, keys, self)
+
+    @staticmethod
+    def unpack(saved: _Saved) -> Tensor:
+        return saved.tensor
+
+    def release(self, keys: list[tuple[int, int]]) -> None:
+        with self._lock:
+            for address, size in keys:
+                self.counts[address] -= 1
+                if self.counts[address] == 0:
+                    del self.counts[address]
+                    self.live_bytes -= size
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[SavedTensorMeter]:
+        """Count what the forward passes in the block save."""
+        with torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack):
+            yield self

@@ -1,4 +1,4 @@
-"""A dataset relabelled so that each METIS part is a contiguous range of node ids."""
+"""A dataset relabelled so that each part (METIS's by default) is a contiguous range of ids."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import Tensor
 from visagnn.cache import cache_folder
 from visagnn.datasets import GraphDataset
 from visagnn.graph import CSRGraph
-from visagnn.metis import Partition, partition_graph
+from visagnn.partitioners import Partition, PartitionerName, partition_graph
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,13 @@ class PartitionedGraph:
         return self.graph.num_nodes
 
     @classmethod
-    def from_dataset(cls, dataset: GraphDataset, num_parts: int) -> PartitionedGraph:
-        """Partition ``dataset`` into ``num_parts`` METIS parts (cached in the cache folder)."""
+    def from_dataset(cls, dataset: GraphDataset, num_parts: int,
+                     partitioner: PartitionerName = "metis") -> PartitionedGraph:
+        """Partition ``dataset`` into ``num_parts`` parts with ``partitioner`` (METIS's are
+        cached in the cache folder; see :func:`~visagnn.partitioners.partition_graph`)."""
         data = dataset.data
         graph = CSRGraph.from_edge_index(data.edge_index, data.num_nodes)
-        partition = partition_graph(graph, num_parts, cache_folder("partitions"))
+        partition = partition_graph(graph, num_parts, cache_folder("partitions"), partitioner)
         perm = partition.perm
         return cls(
             graph=graph.permute(perm),

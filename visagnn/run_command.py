@@ -37,18 +37,24 @@ RUN_CONFIG_HELP = {
     "out_heads": "attention heads of the output layer",
     "num_layers": "message-passing layers",
     "dropout": "dropout on layer inputs and attention weights",
-    "num_parts": "METIS parts P",
+    "num_parts": "parts P of the graph",
     "batch_parts": "parts per mini-batch B",
+    "partitioner": "metis (minimal edge cut) or ranges (balanced node-id ranges, O(N): for "
+                   "graphs too big for METIS whose ids carry locality)",
     "device": "cpu, cuda or cuda:N",
     "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
-    "keep_history_on_device": "keep histories in GPU memory instead of pinned CPU memory",
+    "history_storage": "where histories live: auto (RAM on CPU, pinned RAM on CUDA), ram, "
+                       "pinned, device (GPU memory) or mmap (a file in the cache folder)",
+    "history_dtype": "storage dtype of the histories (16-bit halves their memory)",
     "eval_every": "evaluate every k epochs (and after the last)",
     "refresh_histories": "do not write the exact embeddings of each evaluation into the "
                          "histories (the official codes do)",
     "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
                   "histories; one exact inference per step",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
+    "prefetch": "build the next mini-batch in a background thread while a step trains "
+                "(same results; worth it on a GPU or with a spare core)",
 }
 COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")
 """Arguments of the command itself, neither config fields nor method options."""

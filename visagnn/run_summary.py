@@ -20,7 +20,7 @@ Status = Literal["ok", "oom", "failed"]
 
 SUMMARY_KEYS = ("dataset", "method", "seed", "metric", "status", "best_val", "test",
                 "best_epoch", "epochs", "mean_epoch_s", "mean_eval_s", "peak_mem_mb",
-                "added_mem_mb", "device", "num_parts", "batch_parts", "config", "options")
+                "added_mem_mb", "memory", "device", "num_parts", "batch_parts", "config", "options")
 """The keys of every summary, in order; ``error`` follows where the run did not finish."""
 
 
@@ -40,6 +40,7 @@ def run_summary(
     metric: str | None = None,
     peak_mem_mb: float | None = None,
     added_mem_mb: float | None = None,
+    memory: Mapping[str, float] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
@@ -49,6 +50,24 @@ def run_summary(
         best: the selected epoch's record (``val``, ``test``, ``epoch``), ``None`` if none.
         peak_mem_mb: the peak memory of the process (CPU) or of tensors (CUDA).
         added_mem_mb: what the run added over the memory in use before its method was built.
+        memory: what a run of this graph needs, in MiB (``None`` where no method was built),
+            from the sizes of the tensors held at the end of the run, each storage once:
+
+            * ``features_mb``: the dataset's features and the method's copies (partition
+              order, device copies) or transforms (SGC's propagated features) of them;
+            * ``graph_mb``: the dataset's edge list and the method's graph structures (CSR
+              graphs, the part of every node, the batches the loaders keep);
+            * ``histories_mb``: every history's rows, per-node state and CUDA staging
+              buffers (0 for methods without histories);
+            * ``model_mb``: parameters, buffers and the optimizer's state;
+            * ``activations_mb``: measured, the most that the tensors autograd keeps for a
+              backward pass took at once (the largest step: its inputs, pulled history rows
+              and intermediates; parameters excluded);
+            * ``peak_mb``: the measured peak, as ``peak_mem_mb`` (the process on CPU, tensors
+              on CUDA).
+
+            Labels, split masks and the interpreter are not counted; the dataset's tensors
+            are, as the run holds them.
         error: why the run did not finish (status ``oom`` or ``failed``).
     """
     summary = {
@@ -60,6 +79,7 @@ def run_summary(
         "epochs": len(records),
         "mean_epoch_s": _mean(records, "epoch_s"), "mean_eval_s": _mean(records, "eval_s"),
         "peak_mem_mb": peak_mem_mb, "added_mem_mb": added_mem_mb,
+        "memory": dict(memory) if memory is not None else None,
         "device": config.device, "num_parts": config.num_parts,
         "batch_parts": config.batch_parts, "config": asdict(config), "options": dict(options),
     }

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset, load_dataset
-from visagnn.memory import MemoryBudgetExceeded, PeakMemory
+from visagnn.memory import MemoryBudgetExceeded, PeakMemory, SavedTensorMeter
 from visagnn.methods import Method, create_method
 from visagnn.records import RunWriter
 from visagnn.run_summary import run_summary
@@ -71,6 +71,8 @@ def run(
     epochs' records have no scores). The reported ``test`` is the test metric of the first
     evaluated epoch with the highest validation metric. A method that runs out of memory (its
     own estimate, or the CUDA allocator) ends the run with ``status = "oom"`` instead of raising.
+    The summary's ``memory`` breaks the memory down (:func:`~visagnn.run_summary.run_summary`);
+    the activations are measured while training (:class:`~visagnn.memory.SavedTensorMeter`).
     """
     seed_everything(config.seed)
     dataset = dataset if dataset is not None else load_run_dataset(config)
@@ -81,15 +83,18 @@ def run(
     records: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val": float("-inf"), "test": float("nan"), "epoch": 0}
     status, error, method = "ok", None, None
+    activations = SavedTensorMeter()
     try:
         method = create_method(dataset, config, method_options)
+        activations = SavedTensorMeter(exclude=method.model.parameters())
         method.prepare()
         bar = tqdm(range(1, config.epochs + 1), desc=f"{config.method} · {dataset.name}",
                    disable=not progress, leave=False)
         for epoch in bar:
             synchronize(device)
             start = time.perf_counter()
-            loss = method.train_epoch(epoch)
+            with activations.measuring():
+                loss = method.train_epoch(epoch)
             synchronize(device)
             epoch_s = time.perf_counter() - start
             record: dict[str, Any] = {"epoch": epoch, "loss": loss, "epoch_s": epoch_s}
@@ -105,11 +110,16 @@ def run(
                             test=f"{best['test']:.4f}")
     except (MemoryBudgetExceeded, torch.cuda.OutOfMemoryError) as exc:
         status, error = "oom", str(exc)
+    breakdown = None
+    if method is not None:
+        breakdown = {**method.memory_breakdown(), "activations_mb": activations.peak_mb,
+                     "peak_mb": memory.peak_mb()}
     summary = run_summary(
         dataset.name, config,
         method.describe() if method is not None else dict(method_options or {}),
         status, records, best if records else None, dataset.metric,
-        peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), error=error)
+        peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), memory=breakdown,
+        error=error)
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from visagnn.batch import SubgraphBatcher
 from visagnn.datasets.synthetic import SyntheticConfig, generate_synthetic, load_synthetic
 from visagnn.graph import CSRGraph
-from visagnn.metis import partition_graph
+from visagnn.partitioners import partition_graph
 
 SMALL = {"num_nodes": 2_000, "num_features": 8}
 

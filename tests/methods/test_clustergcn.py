@@ -26,7 +26,7 @@ def test_batch_forward_sees_no_halo(graph_path, tmp_path):
                                       generator=torch.Generator().manual_seed(0)):
         seen.clear()
         train_rows = method.train_mask[batch.batch_nodes].nonzero().flatten()
-        method.train_step(batch, train_rows)
+        method.train_step(batch, train_rows, method.feature_rows(method.feature_nodes(batch)))
         assert batch.halo_nodes.numel() > 0 and len(seen) == 2
         inside = set(batch.batch_nodes.tolist())
         expected = sorted((s, t) for s, t in graph.edge_index.t().tolist()

@@ -9,10 +9,10 @@ from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
 from visagnn.methods import resolve_config
 from visagnn.methods.graphfm import GraphFMHalo, GraphFMOptions
-from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import Partition, partition_graph
 from visagnn.train import run
 
 

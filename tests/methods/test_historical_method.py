@@ -6,6 +6,7 @@ from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.partition_batches import INFERENCE_BATCHES, inference_parts
 from visagnn.nn.backbone import LayerInput
+from visagnn.train import run
 
 
 def make_gas(path, **settings):
@@ -115,3 +116,30 @@ def test_inference_batches_are_at_least_the_training_batches_and_at_most_eight(
     parts = inference_parts(num_parts, batch_parts)
     assert parts == expected
     assert -(-num_parts // parts) <= max(INFERENCE_BATCHES, -(-num_parts // batch_parts))
+
+
+def scores_and_losses(records):
+    return [{k: v for k, v in record.items() if not k.endswith(("_s", "_mb"))}
+            for record in records]
+
+
+@pytest.mark.parametrize("method", ["gas", "lmc", "visagnn-cat"])
+def test_memory_mapped_histories_train_bit_identically_to_histories_in_ram(tmp_path, method):
+    path = write_community_graph(tmp_path / "graph.pt")
+    runs = {}
+    for place in ("ram", "mmap"):
+        config = resolve_config(str(path), method, num_parts=8, batch_parts=2,
+                                hidden_channels=4, heads=2, epochs=2, history_storage=place)
+        runs[place] = scores_and_losses(run(config, progress=False).records)
+    assert runs["mmap"] == runs["ram"]
+
+
+@pytest.mark.parametrize("method", ["gas", "clustergcn", "lmc"])
+def test_prefetching_trains_bit_identically(tmp_path, method):
+    path = write_community_graph(tmp_path / "graph.pt")
+    runs = {}
+    for prefetching in (False, True):
+        config = resolve_config(str(path), method, num_parts=8, batch_parts=2,
+                                hidden_channels=4, heads=2, epochs=2, prefetch=prefetching)
+        runs[prefetching] = scores_and_losses(run(config, progress=False).records)
+    assert runs[True] == runs[False]

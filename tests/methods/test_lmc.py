@@ -14,11 +14,11 @@ from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.lmc import LMC, SCORES, LMCHalo, LMCOptions
-from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import Partition, partition_graph
 from visagnn.train import run
 
 NO_ROWS = torch.empty(0, dtype=torch.long)  # LMC's loss reads the training mask, not these

@@ -9,11 +9,11 @@ from visagnn.graph import CSRGraph
 from visagnn.history import layer_histories
 from visagnn.methods import resolve_config
 from visagnn.methods.refresh import ReFreshHalo, ReFreshOptions
-from visagnn.metis import Partition, partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import Partition, partition_graph
 from visagnn.train import run
 
 NUM_NODES = 240

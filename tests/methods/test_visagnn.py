@@ -11,10 +11,10 @@ from visagnn.datasets import load_dataset
 from visagnn.history import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.visagnn import StalenessHalo, VisagnnOptions
-from visagnn.metis import partition_graph
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.historical_model import HistoricalModel
 from visagnn.nn.staleness_backbone import StalenessGATBackbone
+from visagnn.partitioners import partition_graph
 from visagnn.run_command import split_arguments
 from visagnn.train import run
 

@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
+from visagnn.partitioners import partition_graph
 from visagnn.sampler import NeighborSampler
 
 NUM_NODES = 240

@@ -8,11 +8,11 @@ from visagnn.config import RunConfig
 from visagnn.datasets import load_dataset
 from visagnn.history import layer_histories
 from visagnn.methods import create_method, resolve_config
-from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone, symmetric_normalization
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import partition_graph
 
 NUM_NODES = 240
 

@@ -5,10 +5,10 @@ import torch.nn.functional as F
 from visagnn.batch import SubgraphBatcher
 from visagnn.clock import Clock
 from visagnn.history import layer_histories
-from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import partition_graph
 
 NUM_NODES = 240
 

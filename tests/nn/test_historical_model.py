@@ -5,11 +5,11 @@ import torch.nn.functional as F
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.clock import Clock
 from visagnn.history import layer_histories
-from visagnn.metis import partition_graph
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.partitioners import partition_graph
 
 NUM_NODES = 240
 

@@ -6,10 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.memory import tensors_mb
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Method(ABC):
 
     name: ClassVar[str]
     options_class: ClassVar[type] = NoOptions
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:
         self.dataset = dataset
@@ -50,6 +54,24 @@ class Method(ABC):
     def epoch_extras(self, epoch: int) -> dict[str, Any]:
         """Extra per-epoch fields for the records (e.g. measured staleness)."""
         return {}
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """The tensors the method holds, by kind: ``features`` (the dataset's features and
+        the method's copies or transforms of them), ``graph`` (the dataset's edge list and the
+        method's graph structures), ``histories`` (historical embeddings and their per-node
+        state), ``model`` (parameters, buffers and the optimizer's state). Subclasses add
+        what they hold; labels and split masks are not counted."""
+        data = self.dataset.data
+        optimizer_state = [value for state in self.optimizer.state.values()
+                           for value in state.values() if isinstance(value, Tensor)]
+        return {"features": [data.x], "graph": [data.edge_index], "histories": [],
+                "model": [*self.model.parameters(), *self.model.buffers(), *optimizer_state]}
+
+    def memory_breakdown(self) -> dict[str, float]:
+        """MiB of each kind of :meth:`memory_tensors` (``features_mb``, ``graph_mb``,
+        ``histories_mb``, ``model_mb``), each storage counted once."""
+        return {f"{kind}_mb": tensors_mb(tensor for tensor in tensors if tensor is not None)
+                for kind, tensors in self.memory_tensors().items()}
 
     def describe(self) -> dict[str, Any]:
         """Method-specific settings for the run summary."""

@@ -30,8 +30,12 @@ class ClusterGCN(PartitionBatchMethod):
     def build_model(self) -> FullGraphModel:
         return FullGraphModel(self.build_backbone())
 
-    def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
-        x = self.x[batch.batch_nodes].to(self.device, non_blocking=True)
+    def feature_nodes(self, batch: SubgraphBatch) -> Tensor:
+        """The in-batch nodes: Cluster-GCN reads no halo."""
+        return batch.batch_nodes
+
+    def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
+        x = x.to(self.device, non_blocking=True)
         out = self.model(x, batch.induced_edge_index().to(self.device),
                          batch.batch_nodes.to(self.device))
         labels = self.parted.y[batch.batch_nodes[train_rows]].to(self.device)

@@ -111,6 +111,13 @@ class FullBatchMethod(Method):
         self.train_mask = data.train_mask.to(self.device)
         self.optimizer = torch.optim.Adam(self.parameter_groups(), lr=config.lr)
 
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the features and edges on the device (the dataset's own on CPU)."""
+        held = super().memory_tensors()
+        held["features"].append(self.x)
+        held["graph"].append(self.edge_index)
+        return held
+
     @property
     def in_channels(self) -> int:
         return self.dataset.data.x.size(1)

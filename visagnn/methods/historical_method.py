@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
-from visagnn.history import layer_histories
+from visagnn.history import HistoryStorage, histories_held_by, layer_histories
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.nn.halo_policy import HaloPolicy
@@ -42,8 +42,14 @@ class HistoricalMethod(PartitionBatchMethod):
         policy = self.build_policy()
         track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
-                                    self.config.keep_history_on_device, track_drift)
+                                    self.history_storage, track_drift)
         return HistoricalModel(backbone, histories, policy)
+
+    @property
+    def history_storage(self) -> HistoryStorage:
+        """Where and in which dtype every history keeps its rows (``--history-storage``,
+        ``--history-dtype``)."""
+        return HistoryStorage(self.config.history_storage, self.config.history_dtype)
 
     @property
     def policy(self) -> HaloPolicy:
@@ -69,11 +75,11 @@ class HistoricalMethod(PartitionBatchMethod):
         labels = self.parted.y[batch.batch_nodes[train_rows].cpu()].to(self.device)
         return self.policy.loss(out, batch, train_rows, labels, self.clock)
 
-    def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
+    def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
         if self.config.exact_halo:
             self.refresh_histories(self.exact_embeddings())
             self.model.train()
-        x = self.x[batch.n_id].to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True)
         batch, train_rows = batch.to(self.device), train_rows.to(self.device)
         out = self.model(x, batch, self.clock)
         loss = self.loss(out, batch, train_rows)
@@ -102,6 +108,14 @@ class HistoricalMethod(PartitionBatchMethod):
         if self.config.refresh_histories:
             self.refresh_histories(exact)
         return self.parted.to_original_order(exact[-1])
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also every history the model and its policy hold (the layers', LMC's gradients and
+        logits, VISAGNN's previous logits) with its per-node state."""
+        held = super().memory_tensors()
+        held["histories"] += [tensor for history in histories_held_by(self.model)
+                              for tensor in history.tensors()]
+        return held
 
     def epoch_extras(self, epoch: int) -> dict[str, Any]:
         """Every ``measure_staleness_every`` epochs the true staleness of the halo rows against

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
 from visagnn.graph import CSRGraph
-from visagnn.history import History
+from visagnn.history import DEFAULT_STORAGE, History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import Backbone, LayerInput
@@ -165,8 +165,8 @@ class LMCHalo(HaloPolicy):
         self.grad_histories = [history.empty_like() for history in histories]
         num_nodes = self.labels.numel()
         device = histories[0].device if histories else torch.device("cpu")
-        keep_on_device = histories[0].keep_on_device if histories else False
-        self.output_history = History(num_nodes, self.num_classes, device, keep_on_device)
+        storage = histories[0].storage if histories else DEFAULT_STORAGE
+        self.output_history = History(num_nodes, self.num_classes, device, storage)
 
     def neighbourhood(self, batch: SubgraphBatch) -> tuple[Tensor, Tensor]:
         """``batch.halo_neighbourhood`` on ``batch``'s device, cached by its parts."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import torch
@@ -17,6 +19,7 @@ from visagnn.nn.backbone import Backbone, GATBackbone
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.partitioned_graph import PartitionedGraph
+from visagnn.prefetch import prefetch
 
 INFERENCE_BATCHES = 8
 """Exact inference visits the parts in at most this many batches per layer."""
@@ -40,7 +43,9 @@ class PartitionBatchMethod(Method):
     Every epoch the parts are grouped at random into batches (with ``shuffle_batches`` False,
     groups fixed once and visited in a new random order every epoch). Batches without training
     nodes are skipped, as in GAS (:meth:`trains_on`); each other batch is one optimizer step
-    (:meth:`train_step`) and advances :attr:`clock`.
+    (:meth:`train_step`) and advances :attr:`clock`. With ``prefetch`` the next step's batch
+    is built (:meth:`training_batches`) in a background thread while a step trains; the steps
+    are the same, in the same order.
     Evaluation runs the backbone exactly, one layer at a time over the same parts.
     Subclasses build the model (:meth:`build_model`) and take the step.
     """
@@ -50,8 +55,9 @@ class PartitionBatchMethod(Method):
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:
         super().__init__(dataset, config, options)
-        self.parted = PartitionedGraph.from_dataset(dataset, config.num_parts)
-        self.x = self.parted.x.pin_memory() if self.device.type == "cuda" else self.parted.x
+        self.parted = PartitionedGraph.from_dataset(dataset, config.num_parts,
+                                                    config.partitioner)
+        self.x = self.parted.x
         self.train_mask = self.parted.train_mask
         batcher = SubgraphBatcher(self.parted.graph, self.parted.partition)
         generator = torch.Generator().manual_seed(config.seed)
@@ -92,24 +98,48 @@ class PartitionBatchMethod(Method):
         return [{"params": list(self.model.parameters())}]
 
     @abstractmethod
-    def train_step(self, batch: SubgraphBatch, train_rows: Tensor) -> float:
+    def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
         """One optimizer step on ``batch``; ``train_rows`` are the positions of its training
-        nodes among the in-batch nodes (both on CPU). Returns the loss."""
+        nodes among the in-batch nodes and ``x`` the features of :meth:`feature_nodes` (all on
+        CPU; ``x`` pinned on CUDA). Returns the loss."""
+
+    def feature_nodes(self, batch: SubgraphBatch) -> Tensor:
+        """The nodes whose features a step on ``batch`` reads: the batch and its halo."""
+        return batch.n_id
+
+    def training_batches(self) -> Iterator[tuple[SubgraphBatch, Tensor, Tensor]]:
+        """The epoch's steps: every batch of :attr:`loader` that :meth:`trains_on`, with its
+        training rows and feature rows (the arguments of :meth:`train_step`).
+
+        With ``prefetch`` this runs in a background thread: it reads nothing that steps
+        change, and only it draws from the loader's random generator."""
+        for batch in self.loader:
+            train_rows = self.train_mask[batch.batch_nodes].nonzero().flatten()
+            if self.trains_on(batch, train_rows):
+                yield batch, train_rows, self.feature_rows(self.feature_nodes(batch))
+
+    def feature_rows(self, nodes: Tensor) -> Tensor:
+        """``x[nodes]`` on CPU; gathered into pinned memory on CUDA, so that the copy to the
+        device does not wait for the CPU."""
+        if self.device.type != "cuda":
+            return self.x[nodes]
+        rows = torch.empty((nodes.numel(), self.x.size(1)), dtype=self.x.dtype, pin_memory=True)
+        return torch.index_select(self.x, 0, nodes, out=rows)
 
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
         total, steps = 0.0, 0
-        for batch in self.loader:
-            train_rows = self.train_mask[batch.batch_nodes].nonzero().flatten()
-            if not self.trains_on(batch, train_rows):
-                continue
-            self.clock = Clock(self.clock.iteration + 1, epoch)
-            total += self.train_step(batch, train_rows)
-            steps += 1
+        batches = self.training_batches()
+        with closing(prefetch(batches) if self.config.prefetch else batches) as batches:
+            for batch, train_rows, x in batches:
+                self.clock = Clock(self.clock.iteration + 1, epoch)
+                total += self.train_step(batch, train_rows, x)
+                steps += 1
         return total / max(steps, 1)
 
     def trains_on(self, batch: SubgraphBatch, train_rows: Tensor) -> bool:
-        """Whether ``batch`` is a step: it has training nodes (``train_rows``)."""
+        """Whether ``batch`` is a step: it has training nodes (``train_rows``). With
+        ``prefetch`` it is called in the background thread."""
         return train_rows.numel() > 0
 
     def exact_embeddings(self) -> list[Tensor]:
@@ -119,3 +149,13 @@ class PartitionBatchMethod(Method):
 
     def predict(self) -> Tensor:
         return self.parted.to_original_order(self.exact_embeddings()[-1])
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the features in partition order, the partitioned CSR graph, the part of every
+        node and the batches the loaders keep (exact inference's, LMC's fixed groups)."""
+        held = super().memory_tensors()
+        graph = self.parted.graph
+        held["features"] += [self.parted.x, self.x]
+        held["graph"] += [graph.rowptr, graph.col, self.loader.batcher.part_of_node,
+                          *self.loader.cached_tensors(), *self.inference_loader.cached_tensors()]
+        return held

@@ -16,9 +16,9 @@ from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.metis import Partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
+from visagnn.partitioners import Partition
 from visagnn.sampler import NeighborSampler
 
 DEFAULT_FANOUTS: dict[int, tuple[int, ...]] = {2: (25, 10), 3: (15, 10, 5)}
@@ -123,6 +123,13 @@ class GraphSAGE(Method):
     def predict(self) -> Tensor:
         self.model.eval()
         return layerwise_inference(self.model, self.x, self.inference_loader)[-1]
+
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the features read by steps and the sampler's CSR graph."""
+        held = super().memory_tensors()
+        held["features"].append(self.x)
+        held["graph"] += [self.sampler.graph.rowptr, self.sampler.graph.col]
+        return held
 
     def describe(self) -> dict[str, Any]:
         return {"fanouts": self.sampler.fanouts, "batch_size": self.options.batch_size}

@@ -75,6 +75,12 @@ class SGC(Method):
         self.train_x = self.features[data.train_mask].to(self.device)
         self.train_y = data.y[data.train_mask].to(self.device)
 
+    def memory_tensors(self) -> dict[str, list[Tensor]]:
+        """Also the propagated features and their training rows."""
+        held = super().memory_tensors()
+        held["features"] += [self.features, self.train_x]
+        return held
+
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
         x = F.dropout(self.train_x, p=self.config.dropout, training=self.model.training)

@@ -215,7 +215,7 @@ class Visagnn(HistoricalMethod):
         options = self.options
         previous_logits = (
             StalenessLoss(self.parted.num_nodes, self.dataset.num_classes, self.device,
-                          self.config.keep_history_on_device)
+                          self.history_storage)
             if options.loss and options.loss_target == "train" else None
         )
         return StalenessHalo(options, previous_logits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from visagnn.history import History
+from visagnn.history import DEFAULT_STORAGE, History, HistoryStorage
 
 
 def staleness_loss(current: Tensor, previous: Tensor) -> Tensor:
@@ -43,7 +43,8 @@ class StalenessLoss:
         num_nodes: nodes of the graph.
         channels: width of the final layer (the logits).
         device: compute device.
-        keep_on_device: keep the store in device memory (see :class:`History`).
+        storage: where and in which dtype the store keeps its rows (see
+            :class:`~visagnn.history.HistoryStorage`; default: RAM on CPU, pinned on CUDA).
     """
 
     def __init__(
@@ -51,9 +52,9 @@ class StalenessLoss:
         num_nodes: int,
         channels: int,
         device: torch.device | str = "cpu",
-        keep_on_device: bool = False,
+        storage: HistoryStorage = DEFAULT_STORAGE,
     ) -> None:
-        self.previous = History(num_nodes, channels, device, keep_on_device)
+        self.previous = History(num_nodes, channels, device, storage)
 
     def __call__(self, out: Tensor, n_id: Tensor, epoch: int) -> Tensor:
         """:math:`\\mathcal{L}_{stale}` of the rows ``out`` of nodes ``n_id`` at ``epoch``, then
