@@ -12,8 +12,9 @@ from tests.datasets.test_ogbn import write_tiny_ogbn
 from tests.datasets.test_planetoid import write_tiny_planetoid
 from tests.datasets.test_reddit import write_tiny_reddit
 from tests.graphs import write_community_graph
-from visagnn.cli import main
+from visagnn.cli import build_parser, main
 from visagnn.methods import METHODS
+from visagnn.run_command import split_arguments
 
 REPO = Path(__file__).parents[1]
 
@@ -77,3 +78,15 @@ def test_every_method_runs_on_every_dataset_format(tiny_root, dataset, method, c
     assert (summary["dataset"], summary["method"], summary["status"]) == (dataset, method, "ok")
     assert summary["epochs"] == 2 and 0.0 <= summary["test"] <= 1.0
     assert math.isfinite(summary["mean_epoch_s"]) and summary["peak_mem_mb"] > 0
+
+
+@pytest.mark.parametrize("argv, field, value", [
+    (["--no-refresh-histories"], "refresh_histories", False),
+    (["--no-download"], "download", False),
+    (["--exact-halo"], "exact_halo", True),
+    ([], "refresh_histories", True),
+])
+def test_run_switches_are_spelled_by_their_defaults(argv, field, value):
+    args = build_parser("run").parse_args(["run", "--dataset", "cora", *argv])
+    config, _ = split_arguments(args)
+    assert getattr(config, field) is value

@@ -95,9 +95,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     seen: dict[str, Any] = {}
     common = parser.add_argument_group("run options (defaults depend on the dataset)")
     hints = typing.get_type_hints(RunConfig)
+    defaults = {field.name: field.default for field in fields(RunConfig)}
     for name in RUN_CONFIG_FIELDS:
         if name not in ("dataset", "method"):
-            add_option_argument(common, name, hints[name], RUN_CONFIG_HELP[name], MISSING, seen)
+            # a switch is spelled by its fixed default (--no-x when on); values depend on the data
+            default = defaults[name] if hints[name] is bool else MISSING
+            add_option_argument(common, name, hints[name], RUN_CONFIG_HELP[name], default, seen)
     for methods, declared in option_groups().items():
         group = parser.add_argument_group(
             f"options of --method {', '.join(methods)}")
