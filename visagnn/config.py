@@ -53,6 +53,9 @@ class RunConfig:
             after the last one (default 1).
         refresh_histories: each evaluation's exact inference also writes every history row
             (persistence back to 0), as the official GAS, GraphFM and LMC codes do (default True).
+        push_rows: what a training step writes into the histories: its own rows (``train``,
+            GAS's, with dropout noise), the rows of an extra eval-mode forward of the batch
+            (``clean``) or nothing (``none``: only evaluations' refreshes write them).
         exact_halo: the oracle of the historical methods: before every step, every history
             is rewritten with exact embeddings of the current weights, so the halo is never
             stale, at the cost of an exact inference per step (default False).
@@ -88,6 +91,7 @@ class RunConfig:
     history_dtype: HistoryDtype = "float32"
     eval_every: int = 1
     refresh_histories: bool = True
+    push_rows: Literal["train", "clean", "none"] = "train"
     exact_halo: bool = False
     measure_staleness_every: int = 0
     prefetch: bool = False
@@ -101,6 +105,9 @@ class RunConfig:
         if self.measure_staleness_every < 0:
             raise ValueError("RunConfig.measure_staleness_every must be >= 0, "
                              f"got {self.measure_staleness_every}")
+        if self.push_rows not in ("train", "clean", "none"):
+            raise ValueError("RunConfig.push_rows must be one of ('train', 'clean', 'none'), "
+                             f"got {self.push_rows!r}")
         if self.lr <= 0:
             raise ValueError(f"RunConfig.lr must be > 0, got {self.lr}")
         if self.backbone not in BACKBONES:

@@ -50,6 +50,8 @@ RUN_CONFIG_HELP = {
     "eval_every": "evaluate every k epochs (and after the last)",
     "refresh_histories": "do not write the exact embeddings of each evaluation into the "
                          "histories (the official codes do)",
+    "push_rows": "what a training step writes into the histories: its rows (GAS), an eval-mode "
+                 "forward's rows, or nothing (only evaluations refresh them)",
     "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
                   "histories; one exact inference per step",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",

@@ -108,3 +108,41 @@ def test_push_writes_in_batch_rows_with_iteration(setup):
         others = torch.ones(NUM_NODES, dtype=torch.bool)
         others[batch.batch_nodes] = False
         assert history.last_push[others].eq(-1).all()
+
+
+@pytest.mark.parametrize("push_rows", ["train", "clean", "none"])
+def test_what_a_training_step_pushes(csr, push_rows):
+    torch.manual_seed(0)
+    partition = partition_graph(csr, num_parts=8)
+    batcher = SubgraphBatcher(csr.permute(partition.perm), partition)
+    backbone = GATBackbone(16, 8, 5, num_layers=3, heads=2, dropout=0.5)
+    model = HistoricalModel(backbone, layer_histories(NUM_NODES, backbone.hidden_dims),
+                            HaloPolicy(), push_rows).train()
+    for history in model.histories:
+        history.fill(torch.randn(NUM_NODES, history.dim))
+    before = [history.embedding.clone() for history in model.histories]
+    x = torch.randn(NUM_NODES, 16)
+    batch = batcher.batch(torch.tensor([2, 5]))
+    with torch.no_grad():  # the eval-mode rows over the histories as they are
+        backbone.eval()
+        inp, clean = LayerInput(x[batch.n_id], batch.edge_index, batch.n_id,
+                                batch.batch_size), []
+        for index, history in enumerate(model.histories):
+            out = backbone.layer(index, inp)[: batch.batch_size]
+            clean.append(out)
+            inp = LayerInput(torch.cat([out, history.embedding[batch.halo_nodes]]),
+                             batch.edge_index, batch.n_id, batch.batch_size)
+        backbone.train()
+    model(x[batch.n_id], batch, Clock(4))
+    assert model.backbone.training
+    for history, rows, old in zip(model.histories, clean, before, strict=True):
+        pushed = history.embedding[batch.batch_nodes]
+        if push_rows == "none":
+            assert torch.equal(history.embedding, old)
+        elif push_rows == "clean":
+            assert torch.allclose(pushed, rows, atol=1e-6)
+            assert history.last_push[batch.batch_nodes].eq(4).all()
+        else:  # the training forward's rows: dropout makes them differ from the clean ones
+            assert not torch.allclose(pushed, rows, atol=1e-3)
+    with pytest.raises(ValueError, match="push_rows"):
+        HistoricalModel(backbone, model.histories, HaloPolicy(), "fresh")

@@ -43,7 +43,7 @@ class HistoricalMethod(PartitionBatchMethod):
         track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
                                     self.history_storage, track_drift)
-        return HistoricalModel(backbone, histories, policy)
+        return HistoricalModel(backbone, histories, policy, self.config.push_rows)
 
     @property
     def history_storage(self) -> HistoryStorage:

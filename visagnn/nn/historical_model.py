@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+import torch
 from torch import Tensor, nn
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatch
@@ -10,6 +13,9 @@ from visagnn.history import History
 from visagnn.nn.backbone import Backbone, LayerInput
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.halo_policy import HaloPolicy
+
+PushRows = Literal["train", "clean", "none"]
+PUSH_ROWS: tuple[PushRows, ...] = ("train", "clean", "none")
 
 
 class HistoricalModel(nn.Module):
@@ -26,23 +32,34 @@ class HistoricalModel(nn.Module):
     history and then shown to the policy (:meth:`HaloPolicy.after_backward`), in that order.
     The ``halo_policy`` builds each next layer's input from the fresh rows and the halo.
 
+    What is pushed (``push_rows``): ``"train"`` (GAS) pushes the rows of the training forward,
+    dropout noise included; ``"clean"`` pushes the rows of a second, gradient-free forward of
+    the batch in eval mode over the same inputs (the rows exact inference would give with these
+    halo rows), at the cost of that forward; ``"none"`` pushes nothing, so only exact refreshes
+    (e.g. at every evaluation) write the histories.
+
     Args:
         backbone: the message-passing layers.
         histories: one history per hidden layer (``backbone.hidden_dims`` wide).
         halo_policy: how halo rows enter a layer (:class:`HaloPolicy`: GAS).
+        push_rows: ``"train"`` (default), ``"clean"`` or ``"none"``.
     """
 
     def __init__(
-        self, backbone: Backbone, histories: list[History], halo_policy: HaloPolicy
+        self, backbone: Backbone, histories: list[History], halo_policy: HaloPolicy,
+        push_rows: PushRows = "train",
     ) -> None:
         super().__init__()
         dims = [history.dim for history in histories]
         if dims != backbone.hidden_dims:
             raise ValueError(f"histories of widths {dims} for hidden layers of widths "
                              f"{backbone.hidden_dims}")
+        if push_rows not in PUSH_ROWS:
+            raise ValueError(f"push_rows must be one of {PUSH_ROWS}, got {push_rows!r}")
         self.backbone = backbone
         self.histories = histories
         self.halo_policy = halo_policy
+        self.push_rows = push_rows
         halo_policy.attach(backbone, histories)
 
     @property
@@ -51,15 +68,32 @@ class HistoricalModel(nn.Module):
 
     def forward(self, x: Tensor, batch: SubgraphBatch, clock: Clock) -> Tensor:
         """Output rows of the in-batch nodes; ``x`` holds the features of ``batch.n_id``."""
+        if self.push_rows == "clean":
+            self.push_clean_rows(x, batch, clock)
         inp = LayerInput(x, batch.edge_index, batch.n_id, batch.batch_size)
         for index in range(self.num_layers):
             out = self.backbone.layer(index, inp)[: batch.batch_size]
             if index == self.num_layers - 1:
                 return out
-            self.histories[index].push(batch.batch_nodes, out, clock.iteration)
+            if self.push_rows == "train":
+                self.histories[index].push(batch.batch_nodes, out, clock.iteration)
             self.capture_grad_norm(index, batch.batch_nodes, out)
             inp = self.halo_policy.next_input(index, inp, out, batch, clock)
         raise AssertionError("unreachable: a backbone has at least one layer")
+
+    @torch.no_grad()
+    def push_clean_rows(self, x: Tensor, batch: SubgraphBatch, clock: Clock) -> None:
+        """Push the batch's hidden rows of an eval-mode forward whose halo rows are read as
+        they are (no policy, so no policy state changes)."""
+        training = self.backbone.training
+        self.backbone.eval()
+        inp = LayerInput(x, batch.edge_index, batch.n_id, batch.batch_size)
+        for index, history in enumerate(self.histories):
+            out = self.backbone.layer(index, inp)[: batch.batch_size]
+            history.push(batch.batch_nodes, out, clock.iteration)
+            inp = LayerInput(torch.cat([out, history.pull(batch.halo_nodes)]), batch.edge_index,
+                             batch.n_id, batch.batch_size)
+        self.backbone.train(training)
 
     def capture_grad_norm(self, index: int, nodes: Tensor, fresh: Tensor) -> None:
         """In the backward pass: record ``‖∂L/∂h_i‖`` of the ``fresh`` rows of ``nodes`` in
