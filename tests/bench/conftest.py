@@ -86,9 +86,9 @@ def write_fake_store(folder: Path) -> ResultsStore:
 
     add("cora", ["gas", "visagnn-cat", "visagnn-sum", "gcn"])
     add("cora", ["gas", "visagnn-sum"], batch_parts=(5,))
-    add("cora", ["visagnn-sum --no-attention", "visagnn-sum --no-loss",
+    add("cora", ["visagnn-sum --no-attention", "visagnn-sum --loss",
                  "visagnn-sum --no-augment"])
-    add("cora", ["visagnn-sum --lam 0.0", "visagnn-sum --lam 0.8"])
+    add("cora", ["visagnn-sum --loss --lam 0.0", "visagnn-sum --loss --lam 0.8"])
     add("citeseer", ["gas", "visagnn-sum"])
     add("citeseer", ["gcn"], status="oom")
     for spec in plan_runs("citeseer", ["sage"], seeds=seeds, epochs=EPOCHS):

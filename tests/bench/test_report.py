@@ -11,14 +11,16 @@ def test_staleness_keys_are_found_by_name(fake_data):
 
 def test_runs_are_classified_by_what_their_variant_changes(fake_data):
     kinds = fake_data.runs.groupby("variant")["kind"].first()
-    assert kinds["gas"] == "main" and kinds["visagnn-sum --no-loss"] == "ablation"
-    assert kinds["visagnn-sum --lam 0.8"] == "sweep"
+    assert kinds["gas"] == "main" and kinds["visagnn-sum --loss"] == "ablation"
+    assert kinds["visagnn-sum --loss --lam 0.8"] == "sweep"
+    swept = fake_data.runs.groupby("variant")["swept"].first()
+    assert swept["visagnn-sum --loss --lam 0.8"] == "lam"
 
 
 def test_palette_gives_each_method_one_colour_everywhere():
-    colours = report.palette(["visagnn-sum", "gas", "visagnn-sum --no-loss"])
+    colours = report.palette(["visagnn-sum", "gas", "visagnn-sum --loss"])
     assert colours["gas"] == report.METHOD_COLORS["gas"]
-    assert colours == report.palette(["visagnn-sum --no-loss", "gas", "visagnn-sum"])
+    assert colours == report.palette(["visagnn-sum --loss", "gas", "visagnn-sum"])
 
 
 def test_a_changed_setting_replaces_the_older_runs_in_the_report(tmp_path):

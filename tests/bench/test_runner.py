@@ -65,9 +65,9 @@ def test_a_cell_that_raises_is_recorded_and_the_next_cell_runs(grid, tmp_path):
 def test_build_grid_merges_studies_into_one_cell_per_batch_size(tiny_graph):
     from visagnn.bench.grid import Study
 
-    studies = [Study("a", ("gas",)), Study("b", ("gas", "visagnn-sum --no-loss"))]
+    studies = [Study("a", ("gas",)), Study("b", ("gas", "visagnn-sum --loss"))]
     grid = build_grid("merged", {str(tiny_graph): studies}, seeds=[0])
-    assert [cell.methods for cell in grid.cells] == [("gas", "visagnn-sum --no-loss")]
+    assert [cell.methods for cell in grid.cells] == [("gas", "visagnn-sum --loss")]
 
 
 def test_cells_run_in_parallel_jobs_record_every_run_in_grid_order(grid, tmp_path):

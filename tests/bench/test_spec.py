@@ -4,10 +4,10 @@ from visagnn.bench.spec import dataset_label, plan_runs
 
 
 def test_plan_orders_batch_sizes_then_variants_then_seeds():
-    specs = plan_runs("cora", ["gas", "visagnn-sum --no-loss"], batch_parts=[5, 10],
+    specs = plan_runs("cora", ["gas", "visagnn-sum --loss"], batch_parts=[5, 10],
                       seeds=[0, 1], epochs=3)
     assert [(s.config.batch_parts, s.variant.spec, s.config.seed) for s in specs][:3] == [
-        (5, "gas", 0), (5, "gas", 1), (5, "visagnn-sum --no-loss", 0)]
+        (5, "gas", 0), (5, "gas", 1), (5, "visagnn-sum --loss", 0)]
     assert len(specs) == 8 and len({s.key for s in specs}) == 8
     assert specs[0].config.num_parts == 40 and specs[0].config.epochs == 3  # cora defaults
 
@@ -23,7 +23,7 @@ def test_key_covers_the_run_and_ignores_the_data_root():
                plan_runs("citeseer", ["gas"], epochs=3)]
     assert len({base.key} | {specs[0].key for specs in changes}) == 1 + len(changes)
     (full,) = plan_runs("cora", ["visagnn-sum"], epochs=3)
-    (ablated,) = plan_runs("cora", ["visagnn-sum --no-loss"], epochs=3)
+    (ablated,) = plan_runs("cora", ["visagnn-sum --loss"], epochs=3)
     assert full.key != ablated.key
 
 

@@ -8,7 +8,7 @@ from visagnn.bench.variants import Sweep, Variant, expand_variants
     ("gas", "gas"),
     ("visagnn-sum --no-attention", "visagnn-sum --no-attention"),
     ("visagnn-sum --lam 0.5", "visagnn-sum"),  # restates the default
-    ("visagnn-sum --lam 0.3 --no-loss", "visagnn-sum --no-loss --lam 0.3"),  # field order
+    ("visagnn-sum --lam 0.3 --loss", "visagnn-sum --loss --lam 0.3"),  # field order
 ])
 def test_specs_are_canonical(spec, canonical):
     variant = Variant.parse(spec)
@@ -24,7 +24,7 @@ def test_options_hold_every_field_and_changed_only_non_defaults():
 
 def test_unknown_method_lists_the_registered_ones():
     with pytest.raises(ValueError, match="valid methods.*'gas'"):
-        Variant.parse("nope --no-loss")
+        Variant.parse("nope --loss")
 
 
 @pytest.mark.parametrize("spec, message", [

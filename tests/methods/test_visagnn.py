@@ -122,16 +122,18 @@ def test_visagnn_learns_an_unseen_graph(graph_path, tmp_path, method):
     result = run(config, progress=False)
     assert result.summary["status"] == "ok"
     assert result.summary["test"] > 0.8  # four classes: chance is 0.25
-    assert result.summary["options"]["components"] == ["attention", "loss", "augment"]
+    assert result.summary["options"]["components"] == ["attention", "augment"]
     assert result.summary["options"]["augmentation"] == method.split("-")[1]
 
 
 @pytest.mark.parametrize("switches, components", [
-    (dict(attention=False), ["loss", "augment"]),
-    (dict(loss=False), ["attention", "augment"]),
-    (dict(augment=False), ["attention", "loss"]),
-    (dict(criterion="persistence", persistence_threshold=3, softmax="joint"),
-     ["attention", "loss", "augment", "persistence_dropping"]),
+    (dict(attention=False), ["augment"]),
+    (dict(loss=True), ["attention", "loss", "augment"]),
+    (dict(loss=True, loss_target="train", criterion="grad", softmax="split"),
+     ["attention", "loss", "augment"]),
+    (dict(augment=False), ["attention"]),
+    (dict(criterion="persistence", persistence_threshold=3, extrapolate=True),
+     ["attention", "augment", "persistence_dropping"]),
 ])
 def test_every_switch_runs_and_is_named_in_the_summary(graph_path, tmp_path, switches,
                                                        components):
@@ -145,7 +147,8 @@ def test_every_switch_runs_and_is_named_in_the_summary(graph_path, tmp_path, swi
 def test_one_epoch_trains_beta_and_the_staleness_weight(graph_path, tmp_path):
     config = resolve_config(str(graph_path), "visagnn-sum", root=str(tmp_path), epochs=1,
                             **FAST)
-    method = create_method(load_dataset(str(graph_path)), config)
+    method = create_method(load_dataset(str(graph_path)), config,
+                           {"loss": True, "loss_target": "train"})
     method.prepare()
     backbone = method.model.backbone
     beta, weight = backbone.convs[1].beta.clone(), backbone.augments[0].weight.weight.clone()
@@ -155,6 +158,27 @@ def test_one_epoch_trains_beta_and_the_staleness_weight(graph_path, tmp_path):
     assert not torch.equal(backbone.augments[0].weight.weight, weight)
     assert method.clock.epoch == 2
     assert method.policy.previous_logits.previous.last_push.eq(2).any()
+    record = method.epoch_extras(2)
+    assert record["beta_l1"] == backbone.convs[1].beta.tolist() and record["ws_norm_l1"] > 0
+
+
+def test_the_exact_loss_target_is_the_last_evaluations_logits(graph_path, tmp_path):
+    config = resolve_config(str(graph_path), "visagnn-sum", root=str(tmp_path), epochs=1,
+                            **FAST)
+    method = create_method(load_dataset(str(graph_path)), config, {"loss": True, "lam": 2.0})
+    method.prepare()
+    method.train_epoch(1)
+    logits = method.predict()
+    assert torch.allclose(method.parted.to_original_order(method.policy.exact_logits), logits)
+    batch = next(iter(method.inference_loader))
+    train_rows = method.train_mask[batch.batch_nodes].nonzero().flatten()
+    labels = method.parted.y[batch.batch_nodes[train_rows]]
+    out = torch.randn(batch.batch_size, logits.size(1))
+    loss = method.policy.loss(out, batch, train_rows, labels, method.clock)
+    target = method.policy.exact_logits[batch.batch_nodes]
+    expected = torch.nn.functional.cross_entropy(out[train_rows], labels) + 2.0 * (
+        out - target).pow(2).mean()
+    assert train_rows.numel() > 0 and torch.allclose(loss, expected)
 
 
 @pytest.mark.parametrize("method", ["gas", "visagnn-cat"])
@@ -182,14 +206,15 @@ def test_true_staleness_is_measured_every_k_epochs(graph_path, tmp_path, method)
 
 def test_command_line_switches_reach_the_options():
     args = build_parser().parse_args([
-        "run", "--method", "visagnn-cat", "--no-attention", "--no-loss", "--no-augment",
+        "run", "--method", "visagnn-cat", "--no-attention", "--loss", "--no-augment",
         "--lam", "0.3", "--criterion", "persistence", "--persistence-threshold", "40",
         "--softmax", "joint"])
     _, options = split_arguments(args)
     assert VisagnnOptions(**options) == VisagnnOptions(
-        attention=False, loss=False, augment=False, lam=0.3, criterion="persistence",
+        attention=False, loss=True, augment=False, lam=0.3, criterion="persistence",
         persistence_threshold=40, softmax="joint")
-    assert VisagnnOptions() == VisagnnOptions(lam=0.5, criterion="grad", softmax="split")
+    assert VisagnnOptions() == VisagnnOptions(lam=0.5, criterion="drift", softmax="joint",
+                                              loss=False, loss_target="exact")
 
 
 def test_bad_options_name_the_field():

@@ -109,7 +109,7 @@ def test_joint_softmax_moves_mass_to_fresh_neighbours_and_split_cannot():
 
 @torch.no_grad()
 def test_split_softmax_gives_each_branch_its_share_of_the_neighbours():
-    conv = StalenessAttentionConv(6, 4, heads=3, add_self_loops=False).eval()
+    conv = StalenessAttentionConv(6, 4, heads=3, add_self_loops=False, softmax="split").eval()
     # target 0: neighbours 1, 2 fresh, 3, 4, 5 historical; target 1: neighbour 0 fresh only
     edge_index = torch.tensor([[1, 2, 3, 4, 5, 0], [0, 0, 0, 0, 0, 1]])
     historical = torch.tensor([False, False, False, True, True, True])

@@ -63,13 +63,20 @@ class ReportData:
     superseded: int = 0
 
 
+def swept_options(changed: dict[str, Any]) -> list[str]:
+    """The options of ``changed`` that are not on/off switches."""
+    return [name for name, value in changed.items() if not isinstance(value, bool)]
+
+
 def variant_kind(changed: dict[str, Any]) -> str:
-    """main (defaults), ablation (only switches), sweep (one other option) or other."""
+    """main (defaults), ablation (only switches), sweep (one other option, switches aside,
+    e.g. ``visagnn-sum --loss --lam 0.1``) or other."""
     if not changed:
         return "main"
-    if all(isinstance(value, bool) for value in changed.values()):
+    swept = swept_options(changed)
+    if not swept:
         return "ablation"
-    if len(changed) == 1:
+    if len(swept) == 1:
         return "sweep"
     return "other"
 
@@ -103,7 +110,7 @@ def prepare(runs: pd.DataFrame, epochs: pd.DataFrame) -> ReportData:
     superseded = len(runs) - len(current)
     runs = current.copy()
     runs["kind"] = [variant_kind(changed or {}) for changed in runs["changed"]]
-    runs["swept"] = [next(iter(changed)) if kind == "sweep" else None
+    runs["swept"] = [swept_options(changed)[0] if kind == "sweep" else None
                      for kind, changed in zip(runs["kind"], runs["changed"], strict=True)]
     runs["score"] = pd.to_numeric(runs["test"], errors="coerce") * 100
     runs["val_score"] = pd.to_numeric(runs["best_val"], errors="coerce") * 100

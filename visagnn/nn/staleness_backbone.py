@@ -57,7 +57,7 @@ class StalenessGATBackbone(Backbone):
         attention: penalise stale neighbours in the attention (default True); False gives
             GAT attention (the "w/o att" ablation).
         augment: ``"cat"``, ``"sum"`` or ``None`` for no augmentation (default ``"sum"``).
-        softmax: ``"split"`` or ``"joint"`` attention normalisation (default ``"split"``).
+        softmax: ``"joint"`` or ``"split"`` attention normalisation (default ``"joint"``).
         beta: initial :math:`\beta` of every head (default 1.0).
     """
 
@@ -73,7 +73,7 @@ class StalenessGATBackbone(Backbone):
         dropout: float = 0.5,
         attention: bool = True,
         augment: Augmentation | None = "sum",
-        softmax: SoftmaxForm = "split",
+        softmax: SoftmaxForm = "joint",
         beta: float = 1.0,
     ) -> None:
         super().__init__()
