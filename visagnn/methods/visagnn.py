@@ -55,7 +55,8 @@ class VisagnnOptions:
     oracle beat GAS by more than one of its standard deviations."""
 
     attention: bool = field(default=True, metadata={
-        "help": "dynamic staleness attention (eqs. 5-7 or 26); off = GAT attention (Table 4 'w/o att')"})
+        "help": "dynamic staleness attention (eqs. 5-7 or 26); off = GAT attention "
+                "(Table 4 'w/o att')"})
     loss: bool = field(default=False, metadata={
         "help": "staleness-aware loss (eqs. 8-9; off by default: it measured worse)"})
     augment: bool = field(default=True, metadata={
