@@ -60,9 +60,9 @@ def run_summary(
             * ``histories_mb``: every history's rows, per-node state and CUDA staging
               buffers (0 for methods without histories);
             * ``model_mb``: parameters, buffers and the optimizer's state;
-            * ``activations_mb``: measured, the most that the tensors autograd keeps for a
-              backward pass took at once (the largest step: its inputs, pulled history rows
-              and intermediates; parameters excluded);
+            * ``activations_mb``: measured in the first epoch, the most that the tensors
+              autograd keeps for a backward pass took at once (the largest step: its inputs,
+              pulled history rows and intermediates; parameters excluded);
             * ``peak_mb``: the measured peak, as ``peak_mem_mb`` (the process on CPU, tensors
               on CUDA).
 

@@ -3,6 +3,7 @@ of the dataset hosts, graph checks."""
 
 from __future__ import annotations
 
+import builtins
 import functools
 import os
 import threading
@@ -144,3 +145,14 @@ def mapping_of(address: int) -> str:
         if start <= address < end:
             return fields[5] if len(fields) == 6 else ""
     return ""
+
+
+@pytest.fixture(autouse=True)
+def _no_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ogb must never ask anything on standard input (it does where a release file is
+    missing): every dataset test fails instead of hanging."""
+
+    def refuse(*args: object) -> str:
+        raise AssertionError(f"ogb called input{args}")
+
+    monkeypatch.setattr(builtins, "input", refuse)

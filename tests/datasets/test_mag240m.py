@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,16 +40,6 @@ def write_tiny_mag240m(root: Path) -> np.ndarray:
     torch.save({"train": TRAIN, "valid": VALID, "test": TEST}, folder / "split_dict.pt")
     (folder / "RELEASE_v1.txt").write_text("")
     return labels
-
-
-@pytest.fixture(autouse=True)
-def _no_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ogb must never ask anything on standard input."""
-
-    def refuse(*args: object) -> str:
-        raise AssertionError(f"ogb called input{args}")
-
-    monkeypatch.setattr(builtins, "input", refuse)
 
 
 def test_tiny_mag240m_through_ogb_lsc(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,16 +71,6 @@ def write_tiny_ogbn(root: Path, name: str) -> np.ndarray:
         np.savetxt(split / f"{part}.csv.gz", index, fmt="%d")
     (root / folder / RELEASE_FILE).write_text("")
     return labels
-
-
-@pytest.fixture(autouse=True)
-def _no_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ogb must never ask anything on standard input."""
-
-    def refuse(*args: object) -> str:
-        raise AssertionError(f"ogb called input{args}")
-
-    monkeypatch.setattr(builtins, "input", refuse)
 
 
 @pytest.mark.parametrize("name", sorted(OGBN))
