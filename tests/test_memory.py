@@ -74,3 +74,19 @@ def test_every_summary_carries_the_breakdown(tmp_path):
     assert memory["float32"]["activations_mb"] > 0 and memory["float32"]["peak_mb"] > 0
     rows_mb = 400 * 8 * 2 / 2**20  # one hidden layer of 2 heads x 4 channels, 2 bytes saved
     assert memory["float32"]["histories_mb"] - memory["float16"]["histories_mb"] == rows_mb
+
+
+@pytest.mark.parametrize("method, extra", [
+    ("lmc", lambda policy: [*policy.grad_histories, policy.output_history]),
+    ("visagnn-sum", lambda policy: [policy.previous_logits.previous]),
+])
+def test_the_histories_of_a_policy_are_counted_too(tmp_path, method, extra):
+    dataset = load_dataset(write_community_graph(tmp_path / "graph.pt"))
+    config = resolve_config(str(tmp_path / "graph.pt"), method, num_parts=8, batch_parts=2,
+                            hidden_channels=4, heads=2, epochs=1)
+    options = {"loss": True, "loss_target": "train"} if method == "visagnn-sum" else {}
+    built = create_method(dataset, config, options)
+    own = extra(built.policy)
+    histories = [*built.model.histories, *own]
+    assert own and built.memory_breakdown()["histories_mb"] == sum(
+        history.nbytes for history in histories) / 2**20

@@ -240,25 +240,3 @@ def layer_histories(
     """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
     return [History(num_nodes, dim, device, storage, track_drift) for dim in dims]
 
-
-def histories_held_by(*roots: object) -> list[History]:
-    """Every :class:`History` among ``roots``, once each, found through the attributes of
-    visagnn objects and the items of lists, tuples and dicts (a model's histories, its halo
-    policy's gradient histories, a staleness loss's store)."""
-    found: dict[int, History] = {}
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, History):
-            found[id(item)] = item
-        elif isinstance(item, (list, tuple)):
-            todo.extend(item)
-        elif isinstance(item, dict):
-            todo.extend(item.values())
-        elif type(item).__module__.startswith("visagnn.") and hasattr(item, "__dict__"):
-            todo.extend(vars(item).values())
-    return list(found.values())

@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
-from visagnn.history import HistoryStorage, histories_held_by, layer_histories
+from visagnn.history import HistoryStorage, layer_histories
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.nn.halo_policy import HaloPolicy
@@ -113,8 +113,8 @@ class HistoricalMethod(PartitionBatchMethod):
         """Also every history the model and its policy hold (the layers', LMC's gradients and
         logits, VISAGNN's previous logits) with its per-node state."""
         held = super().memory_tensors()
-        held["histories"] += [tensor for history in histories_held_by(self.model)
-                              for tensor in history.tensors()]
+        histories = [*self.model.histories, *self.policy.own_histories()]
+        held["histories"] += [tensor for history in histories for tensor in history.tensors()]
         return held
 
     def epoch_extras(self, epoch: int) -> dict[str, Any]:

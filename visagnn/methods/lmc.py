@@ -168,6 +168,9 @@ class LMCHalo(HaloPolicy):
         storage = histories[0].storage if histories else DEFAULT_STORAGE
         self.output_history = History(num_nodes, self.num_classes, device, storage)
 
+    def own_histories(self) -> list[History]:
+        return [*self.grad_histories, self.output_history]
+
     def neighbourhood(self, batch: SubgraphBatch) -> tuple[Tensor, Tensor]:
         """``batch.halo_neighbourhood`` on ``batch``'s device, cached by its parts."""
         key = tuple(batch.parts.tolist())

@@ -12,6 +12,7 @@ from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.history import History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
@@ -158,6 +159,9 @@ class StalenessHalo(HaloPolicy):
             rows = rows + history.drift_velocity[halo] * persistence.unsqueeze(-1)
         return LayerInput(torch.cat([fresh, rows]), batch.edge_index, batch.n_id,
                           batch.batch_size, staleness, clock.epoch)
+
+    def own_histories(self) -> list[History]:
+        return [] if self.previous_logits is None else [self.previous_logits.previous]
 
     def after_refresh(self, exact: list[Tensor], clock: Clock) -> None:
         if self.options.loss and self.options.loss_target == "exact":

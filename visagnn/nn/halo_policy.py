@@ -64,6 +64,10 @@ class HaloPolicy:
         training nodes (``train_rows`` index ``out``; ``labels`` are theirs)."""
         return F.cross_entropy(out[train_rows], labels)
 
+    def own_histories(self) -> list[History]:
+        """The histories the policy keeps besides the model's (e.g. LMC's gradients)."""
+        return []
+
     def begin_epoch(self) -> None:
         """Called before each training epoch (e.g. to reset per-epoch counters)."""
 
