@@ -33,6 +33,9 @@ def error_of(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
      "--lam are not options of --method gas; its options are: none"),
     (["--method", "nope"], "argument --method: invalid choice: 'nope' (choose from 'appnp'"),
     (["--threads", "-2"], "--threads must be >= 0 (0: one per core), got -2"),
+    (["--method", "appnp", "--alpha", "2"], "--alpha must be in (0, 1], got 2.0"),
+    (["--method", "sgc", "--hops", "-1"], "--hops must be >= 0, got -1"),
+    (["--method", "sage", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
 ])
 def test_bad_values_name_the_flag(arguments, message, capsys):
     assert message in error_of(arguments, capsys)

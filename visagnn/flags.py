@@ -32,16 +32,14 @@ def option_flag(name: str) -> str:
 
 def flag_message(message: str, names: Iterable[str]) -> str:
     """``message`` with the option fields among ``names`` that it mentions spelled as flags:
-    ``RunConfig.num_parts must be >= 1`` → ``--num-parts must be >= 1``, and a message that
-    starts with a bare field name (``alpha must be in (0, 1]``) → ``--alpha must be ...``."""
+    ``RunConfig.num_parts must be >= 1`` → ``--num-parts must be >= 1`` (every validation
+    names its field as ``RunConfig.<field>`` or ``<Method>Options.<field>``)."""
     known = set(names)
 
     def flag(match: re.Match[str]) -> str:
         return option_flag(match.group(1)) if match.group(1) in known else match.group(0)
 
-    message = FIELD_REFERENCE.sub(flag, message)
-    first, space, rest = message.partition(" ")
-    return f"{option_flag(first)} {rest}" if first in known and space else message
+    return FIELD_REFERENCE.sub(flag, message)
 
 
 def value_type(annotation: Any) -> tuple[Any, tuple[Any, ...] | None]:

@@ -51,9 +51,10 @@ class APPNPOptions(FullBatchOptions):
 
     def __post_init__(self) -> None:
         if self.propagation_steps < 1:
-            raise ValueError(f"propagation_steps must be >= 1, got {self.propagation_steps}")
+            raise ValueError("APPNPOptions.propagation_steps must be >= 1, got "
+                             f"{self.propagation_steps}")
         if not 0 < self.alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
+            raise ValueError(f"APPNPOptions.alpha must be in (0, 1], got {self.alpha}")
 
 
 def first_layer_decay(model: nn.Module, first: nn.Module, weight_decay: float) -> list[dict]:

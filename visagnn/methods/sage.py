@@ -37,7 +37,7 @@ class SAGEOptions:
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise ValueError(f"SAGEOptions.batch_size must be >= 1, got {self.batch_size}")
 
     def fanout_list(self, num_layers: int) -> list[int]:
         """The fan-out of each hop for a model of ``num_layers`` layers."""
@@ -50,11 +50,11 @@ class SAGEOptions:
             fanouts = [int(value) for value in self.fanouts.split(",")]
         except ValueError:
             raise ValueError(
-                f"fanouts must be comma-separated ints, got {self.fanouts!r}"
+                f"SAGEOptions.fanouts must be comma-separated ints, got {self.fanouts!r}"
             ) from None
         if len(fanouts) != num_layers or min(fanouts) < 1:
-            raise ValueError(f"fanouts {self.fanouts!r} must give one positive value per layer "
-                             f"(num_layers = {num_layers})")
+            raise ValueError(f"SAGEOptions.fanouts {self.fanouts!r} must give one positive value "
+                             f"per layer (num_layers = {num_layers})")
         return fanouts
 
 

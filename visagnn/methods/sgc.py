@@ -38,7 +38,7 @@ class SGCOptions:
 
     def __post_init__(self) -> None:
         if self.hops < 0:
-            raise ValueError(f"hops must be >= 0, got {self.hops}")
+            raise ValueError(f"SGCOptions.hops must be >= 0, got {self.hops}")
 
 
 @register_method
