@@ -45,7 +45,8 @@ def test_a_pt_file_that_is_not_a_graph_names_the_flag(tmp_path, capsys):
     for name, content in (("text.pt", b"hello, not a pickle\n"), ("noise.pt", bytes(range(256)))):
         (tmp_path / name).write_bytes(content)
         err = error_of(["--dataset", str(tmp_path / name)], capsys)
-        assert f"--dataset {tmp_path / name}: not a graph saved with torch.save" in err
+        path = tmp_path / name
+        assert f"--dataset {path}: {path} is not a graph saved with torch.save" in err
 
 
 def test_an_unknown_dataset_lists_the_valid_names(tmp_path, capsys):

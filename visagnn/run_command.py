@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import typing
 from dataclasses import MISSING, Field, fields
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -61,8 +59,6 @@ RUN_CONFIG_HELP = {
 COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")
 """Arguments of the command itself, neither config fields nor method options."""
 DEFAULT_THREADS = 1
-UNREADABLE_GRAPH = (pickle.UnpicklingError, KeyError, EOFError, RuntimeError)
-"""What ``torch.load`` raises for a file that is not one ``torch.save`` wrote."""
 
 
 def option_groups() -> dict[tuple[str, ...], list[tuple[type, Field[Any]]]]:
@@ -144,18 +140,13 @@ def split_arguments(args: argparse.Namespace) -> tuple[RunConfig, dict[str, Any]
 
 
 def load_graph(config: RunConfig) -> GraphDataset:
-    """``config``'s dataset; a bad name, a missing file or a file that is not a graph is a
-    :class:`UsageError` naming ``--dataset``."""
+    """``config``'s dataset; a bad name, a missing file or a file that is not a graph
+    (:func:`~visagnn.datasets.custom.load_custom` says which) is a :class:`UsageError` naming
+    ``--dataset``."""
     try:
         return load_run_dataset(config)
     except (ValueError, FileNotFoundError, NotImplementedError) as exc:
         raise UsageError(f"--dataset {config.dataset}: {exc}") from None
-    except UNREADABLE_GRAPH as exc:
-        if Path(config.dataset).suffix.lower() != ".pt":
-            raise
-        raise UsageError(f"--dataset {config.dataset}: not a graph saved with torch.save "
-                         f"({type(exc).__name__}); save a torch_geometric Data with x, y, "
-                         "edge_index, train_mask, val_mask, test_mask") from None
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import torch
 from torch_geometric.data import Data
 
 from visagnn.datasets import load_dataset
+from visagnn.datasets.custom import load_custom
 
 
 def user_graph() -> Data:
@@ -58,3 +59,11 @@ def test_non_graph_and_missing_files_fail_clearly(tmp_path: Path) -> None:
         load_dataset(str(tmp_path / "dict.pt"))
     with pytest.raises(FileNotFoundError, match="absent.pt"):
         load_dataset(str(tmp_path / "absent.pt"))
+
+
+@pytest.mark.parametrize("content", [b"hello, not a pickle\n", bytes(range(256)), b""])
+def test_a_file_torch_did_not_write_is_a_value_error(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not a graph saved with torch.save"):
+        load_custom(path)

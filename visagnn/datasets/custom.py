@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -12,6 +13,10 @@ from visagnn.datasets.graph_dataset import GraphDataset
 from visagnn.datasets.serialization import pyg_safe_globals
 
 REQUIRED_FIELDS = ("x", "y", "edge_index", "train_mask", "val_mask", "test_mask")
+
+UNREADABLE = (pickle.UnpicklingError, KeyError, EOFError, RuntimeError)
+"""What ``torch.load`` raises for a file it did not write (text, random bytes, a truncated
+zip)."""
 
 
 def load_custom(path: Path) -> GraphDataset:
@@ -26,12 +31,17 @@ def load_custom(path: Path) -> GraphDataset:
 
     Raises:
         FileNotFoundError: if ``path`` is not a file.
-        ValueError: naming a missing or malformed field.
+        ValueError: for a file that ``torch.save`` did not write, or naming a missing or
+            malformed field.
     """
     if not path.is_file():
         raise FileNotFoundError(f"no graph file at {path}")
-    with pyg_safe_globals():
-        data = torch.load(path, weights_only=True)
+    try:
+        with pyg_safe_globals():
+            data = torch.load(path, weights_only=True)
+    except UNREADABLE as exc:  # not a file torch.save wrote
+        raise ValueError(f"{path} is not a graph saved with torch.save ({type(exc).__name__}); "
+                         f"save a torch_geometric Data with {', '.join(REQUIRED_FIELDS)}") from None
     if not isinstance(data, Data):
         raise ValueError(f"{path} holds a {type(data).__name__}, expected torch_geometric Data")
     missing = [field for field in REQUIRED_FIELDS if getattr(data, field, None) is None]
