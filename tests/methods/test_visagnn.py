@@ -12,6 +12,7 @@ from visagnn.history import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.visagnn import StalenessHalo, VisagnnOptions
 from visagnn.nn.backbone import LayerInput
+from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.historical_model import HistoricalModel
 from visagnn.nn.staleness_backbone import StalenessGATBackbone
 from visagnn.partitioners import partition_graph
@@ -44,7 +45,7 @@ def staleness_model(csr, augment="sum", softmax="joint", criterion="grad",
 def test_minibatch_forward_is_exact_with_exact_history_and_zero_staleness(csr, augment,
                                                                           batch_parts):
     batcher, model, x = staleness_model(csr, augment, criterion="persistence")
-    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
+    exact = layerwise_inference(model.backbone, x, PartitionBatchLoader(batcher, 8, shuffle=False))
     for history, rows in zip(model.histories, exact[:-1], strict=True):
         history.fill(rows, iteration=0)
     loader = PartitionBatchLoader(batcher, batch_parts, generator=torch.Generator().manual_seed(0))
@@ -57,7 +58,7 @@ def test_minibatch_forward_is_exact_with_exact_history_and_zero_staleness(csr, a
 @torch.no_grad()
 def test_split_form_is_exact_when_the_batch_reads_no_history(csr):
     batcher, model, x = staleness_model(csr, "cat", softmax="split")
-    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 3, shuffle=False))
+    exact = layerwise_inference(model.backbone, x, PartitionBatchLoader(batcher, 3, shuffle=False))
     batch = batcher.batch(torch.arange(8))
     out = model(x[batch.n_id], batch, Clock(1))
     assert all(history.rows_pulled == 0 for history in model.histories)
@@ -67,7 +68,7 @@ def test_split_form_is_exact_when_the_batch_reads_no_history(csr):
 @torch.no_grad()
 def test_stale_history_changes_the_output(csr):
     batcher, model, x = staleness_model(csr)
-    exact = model.layerwise_inference(x, PartitionBatchLoader(batcher, 8, shuffle=False))
+    exact = layerwise_inference(model.backbone, x, PartitionBatchLoader(batcher, 8, shuffle=False))
     for history, rows in zip(model.histories, exact[:-1], strict=True):
         history.fill(rows)
         history.record_grad_norm(torch.arange(NUM_NODES), torch.rand(NUM_NODES) * 1.5 + 0.5)

@@ -6,6 +6,7 @@ from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.clock import Clock
 from visagnn.history import layer_histories
 from visagnn.nn.backbone import GATBackbone, LayerInput
+from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
@@ -44,7 +45,8 @@ def full_batch_forward(model, graph, x):
 def test_layerwise_inference_equals_full_batch(setup):
     graph, batcher, model, x = setup
     full = full_batch_forward(model, graph, x)
-    layerwise = model.layerwise_inference(x, PartitionBatchLoader(batcher, 3, shuffle=False))
+    loader = PartitionBatchLoader(batcher, 3, shuffle=False)
+    layerwise = layerwise_inference(model.backbone, x, loader)
     for exact, computed in zip(full, layerwise, strict=True):
         assert torch.allclose(exact, computed, atol=1e-5)
 

@@ -7,11 +7,10 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from visagnn.batch import PartitionBatchLoader, SubgraphBatch
+from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
 from visagnn.history import History
 from visagnn.nn.backbone import Backbone, LayerInput
-from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.halo_policy import HaloPolicy
 
 PushRows = Literal["train", "clean", "none"]
@@ -107,8 +106,3 @@ class HistoricalModel(nn.Module):
             self.halo_policy.after_backward(index, nodes, norms)
 
         fresh.register_hook(record)
-
-    def layerwise_inference(self, x: Tensor, loader: PartitionBatchLoader) -> list[Tensor]:
-        """Exact embeddings of every layer for all nodes, without history
-        (:func:`~visagnn.nn.blocks.layerwise_inference`)."""
-        return layerwise_inference(self.backbone, x, loader)
