@@ -3,7 +3,7 @@ import torch
 from scipy.stats import chisquare
 
 from visagnn.graph import CSRGraph
-from visagnn.sampler import NeighborSampler, relabel, sample_neighbors
+from visagnn.sampler import NeighborSampler, neighbourhood_blocks, relabel, sample_neighbors
 
 NUM_NODES = 240
 
@@ -85,3 +85,17 @@ def test_sampling_is_reproducible_with_a_seeded_generator(csr):
 def test_fanouts_must_be_positive(csr):
     with pytest.raises(ValueError, match="fanout"):
         NeighborSampler(csr, [5, 0])
+
+
+def test_neighbourhood_blocks_keep_every_in_edge_and_start_each_hop_with_the_seeds(csr):
+    seeds = torch.tensor([5, 2])
+    blocks = neighbourhood_blocks(csr, seeds, 2)
+    assert torch.equal(blocks[1].n_id[:2], seeds)
+    assert torch.equal(blocks[0].n_id[: len(blocks[1].n_id)], blocks[1].n_id)
+    for block in blocks:
+        assert block.edge_index.size(1) == int(csr.degree[block.n_id[: block.batch_size]].sum())
+
+
+def test_neighbourhood_blocks_need_a_hop(csr):
+    with pytest.raises(ValueError, match="hops must be >= 1"):
+        neighbourhood_blocks(csr, torch.tensor([0]), 0)

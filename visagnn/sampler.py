@@ -94,6 +94,26 @@ def relabel(targets: Tensor, sources: Tensor, target_positions: Tensor) -> Sampl
     )
 
 
+def neighbourhood_blocks(graph: CSRGraph, seeds: Tensor, hops: int) -> list[SampledBlock]:
+    """The blocks of ``seeds``' full ``hops``-hop in-neighbourhood, input layer first: every
+    in-edge of every node of each hop (no sampling), so that a forward over them is the exact
+    full-graph computation at ``seeds`` (:func:`visagnn.nn.blocks.exact_rows`).
+
+    Block ``l``'s targets are block ``l + 1``'s ``n_id`` and start with ``seeds``, so the first
+    ``len(seeds)`` output rows of every layer are the seeds'.
+    """
+    if hops < 1:
+        raise ValueError(f"hops must be >= 1, got {hops}")
+    blocks = []
+    targets = seeds
+    for _ in range(hops):
+        sources, target_positions, _ = graph.in_edges(targets)
+        block = relabel(targets, sources, target_positions)
+        blocks.append(block)
+        targets = block.n_id
+    return blocks[::-1]
+
+
 class NeighborSampler:
     """GraphSAGE's per-layer sampling: a fresh sample of neighbours at every layer.
 

@@ -1,12 +1,16 @@
 import pytest
 
 from visagnn.bench.grid import (
+    HEAVY_STALENESS_VARIANTS,
+    ORACLE,
+    STALENESS_MEASURED_EVERY,
     TABLE1_METHODS,
     TABLE4_VARIANTS,
     TABLE5_BATCH_PARTS,
     TABLE6_LAMBDAS,
     demo_grid,
     paper_grid,
+    reference_grid,
 )
 from visagnn.methods import METHODS
 
@@ -50,3 +54,18 @@ def test_demo_runs_on_the_synthetic_graph_and_adds_real_data_it_finds(tmp_path):
     assert {spec.variant.method for spec in runs} == set(TABLE1_METHODS)
     named = demo_grid(datasets=["cora"], epochs=2, seeds=1)
     assert [(c.dataset, c.epochs, c.seeds) for c in named.cells] == [("cora", 2, (0,))]
+
+
+def test_reference_grid_compares_every_method_at_light_and_staleness_variants_at_both():
+    grid = reference_grid(datasets=["synthetic", "tolokers"])
+    by_name = {cell.name: cell for cell in grid.cells}
+    light, heavy = by_name["synthetic_P80_B10"], by_name["synthetic_P80_B1"]
+    assert set(TABLE1_METHODS) | {ORACLE, "gas --no-refresh-histories"} <= set(light.methods)
+    assert set(HEAVY_STALENESS_VARIANTS) == set(heavy.methods)
+    assert not set(TABLE1_METHODS) - {"gas", "visagnn-sum"} & set(heavy.methods)
+    runs = grid.runs()
+    assert {spec.config.measure_staleness_every for spec in runs} == {STALENESS_MEASURED_EVERY}
+    oracle = [spec for spec in runs if spec.variant.spec == ORACLE]
+    assert oracle and all(spec.config.exact_halo for spec in oracle)
+    assert by_name["tolokers_P80_B1"].seeds == (0, 1, 2) and heavy.seeds == tuple(range(5))
+    assert reference_grid(datasets=["tolokers"], seeds=2).cells[0].seeds == (0, 1)

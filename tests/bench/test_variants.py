@@ -1,6 +1,7 @@
 import pytest
 
 from visagnn.bench.grid import Study
+from visagnn.bench.spec import plan_runs
 from visagnn.bench.variants import Sweep, Variant, expand_variants
 
 
@@ -60,3 +61,31 @@ def test_a_sweep_is_checked_against_the_methods_registered_options():
 
 def test_an_integer_for_a_float_option_is_the_same_variant():
     assert Variant.of("visagnn-sum", {"lam": 0}) == Variant.parse("visagnn-sum --lam 0.0")
+
+
+@pytest.mark.parametrize("spec, canonical, settings", [
+    ("gas --exact-halo", "gas --exact-halo", {"exact_halo": True}),
+    ("gas --no-refresh-histories", "gas --no-refresh-histories", {"refresh_histories": False}),
+    ("visagnn-sum --exact-halo --no-attention", "visagnn-sum --no-attention --exact-halo",
+     {"exact_halo": True}),
+    ("gas --push-rows train", "gas", {}),  # restates RunConfig's default
+])
+def test_run_settings_are_spelled_after_the_options(spec, canonical, settings):
+    variant = Variant.parse(spec)
+    assert variant.spec == canonical and dict(variant.settings) == settings
+    assert Variant.parse(variant.spec) == variant
+
+
+def test_a_planned_run_takes_its_variants_settings_and_they_change_its_key():
+    oracle, gas = plan_runs("synthetic", ["gas --exact-halo", "gas"])
+    assert oracle.config.exact_halo and not gas.config.exact_halo
+    assert oracle.variant.options == gas.variant.options and oracle.key != gas.key
+
+
+def test_only_run_settings_may_be_set_by_a_variant():
+    with pytest.raises(ValueError, match=r"\['epochs'\] are not run settings.*'exact_halo'"):
+        Variant.of("gas", settings={"epochs": 3})
+    with pytest.raises(ValueError, match="unrecognized arguments: --epochs 3"):
+        Variant.parse("gas --epochs 3")
+    with pytest.raises(ValueError, match=r"sage keeps no histories.*\['exact_halo'\].*'gas'"):
+        Variant.parse("sage --exact-halo")

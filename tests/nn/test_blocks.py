@@ -3,10 +3,10 @@ import torch
 
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.nn.backbone import GATBackbone, LayerInput
-from visagnn.nn.blocks import forward_blocks, layerwise_inference
+from visagnn.nn.blocks import exact_rows, forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
 from visagnn.partitioners import partition_graph
-from visagnn.sampler import NeighborSampler
+from visagnn.sampler import NeighborSampler, neighbourhood_blocks
 
 NUM_NODES = 240
 
@@ -50,3 +50,19 @@ def test_forward_blocks_needs_one_block_per_layer(csr):
     with pytest.raises(ValueError, match="1 blocks for a backbone of 2 layers"):
         forward_blocks(backbone, torch.randn(blocks[0].n_id.numel(), 16), blocks)
 
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("hops", [1, 2])
+def test_exact_rows_over_the_receptive_field_equal_every_layer_of_the_full_graph(csr, hops):
+    torch.manual_seed(0)
+    backbone = GATBackbone(16, 4, 3, num_layers=3, heads=2).eval()
+    x = torch.randn(NUM_NODES, 16)
+    seeds = torch.tensor([7, 3, 120, 55])
+    rows = exact_rows(backbone, x, neighbourhood_blocks(csr, seeds, hops))
+    assert len(rows) == hops
+    h = x
+    for index, computed in enumerate(rows):
+        h = backbone.layer(index, LayerInput(h, csr.edge_index, torch.arange(NUM_NODES),
+                                             NUM_NODES))
+        assert torch.allclose(computed, h[seeds], atol=1e-5)

@@ -34,7 +34,8 @@ def configure_grid(grid: argparse.ArgumentParser) -> None:
     grid.add_argument("--methods", nargs="+", default=None,
                       help="run only the variants of these methods")
     grid.add_argument("--seeds", type=int, default=None,
-                      help="seeds per setting, 0..N-1 (default: demo 2, paper 5)")
+                      help="seeds per setting, 0..N-1 (default: demo 2, paper 5, reference 5, "
+                           "3 on Tolokers)")
     grid.add_argument("--epochs", type=int, default=None,
                       help="epochs of every run (default: the grid's, else the dataset's)")
     grid.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")

@@ -91,7 +91,8 @@ def halved_batch_parts(dataset: str) -> tuple[int, ...]:
 class Study:
     """Variants (specs as in :mod:`visagnn.bench.variants`), those of methods with the option
     of ``sweep`` at each of its values, run at the batch sizes ``batch_parts(dataset)`` with
-    ``num_parts`` METIS parts for ``epochs`` epochs (``None``: the grid's or the dataset's).
+    ``num_parts`` METIS parts for ``epochs`` epochs (``None``: the grid's or the dataset's) and
+    the further :class:`~visagnn.config.RunConfig` fields ``config``.
 
     Raises:
         ValueError: for an unknown method, or a sweep of an option none of the methods has.
@@ -103,6 +104,7 @@ class Study:
     batch_parts: Callable[[str], tuple[int, ...]] = default_batch_parts
     num_parts: int | None = None
     epochs: int | None = None
+    config: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         check_methods(spec.split()[0] for spec in self.methods)
@@ -121,14 +123,20 @@ ABLATION = Study("ablation (Table 4)", TABLE4_VARIANTS)
 BATCH_SIZE = Study("batch size (Table 5)", TABLE5_METHODS, batch_parts=paper_batch_parts)
 LAMBDA = Study("λ (Table 6)", (WITH_LOSS,), sweep=Sweep("lam", TABLE6_LAMBDAS))
 
-STALENESS_VARIANTS = ("gas", "visagnn-cat", *TABLE4_VARIANTS, f"visagnn-cat {PAPER_FORM}",
-                      f"visagnn-sum {PAPER_FORM}")
-"""GAS, both VISAGNN variants with our defaults and in the paper's form, and the ablations,
-under light and heavy staleness."""
+ORACLE = "gas --exact-halo"
+"""GAS reading exact halo rows of the current weights at every step: no staleness at all."""
+STALENESS_VARIANTS = (ORACLE, "gas", "gas --no-refresh-histories", "visagnn-sum",
+                      f"visagnn-sum {PAPER_FORM}", f"visagnn-cat {PAPER_FORM}")
+"""The staleness comparison: the oracle, GAS with and without refreshing its histories at each
+evaluation, VISAGNN-Sum with our defaults, and both VISAGNN variants in the paper's form."""
+HEAVY_STALENESS_VARIANTS = (*STALENESS_VARIANTS, *TABLE4_VARIANTS[1:])
+"""Under heavy staleness also the ablations of VISAGNN-Sum (Table 4)."""
 LIGHT_STALENESS = Study("staleness, light (P=80, B=10)", STALENESS_VARIANTS,
                         batch_parts=lambda dataset: (10,), num_parts=80)
-HEAVY_STALENESS = Study("staleness, heavy (P=80, B=1)", STALENESS_VARIANTS,
+HEAVY_STALENESS = Study("staleness, heavy (P=80, B=1)", HEAVY_STALENESS_VARIANTS,
                         batch_parts=lambda dataset: (1,), num_parts=80)
+STALENESS_MEASURED_EVERY = 5
+"""Epochs between two measurements of the true staleness in the staleness studies."""
 
 PAPER_STUDIES: dict[str, tuple[Study, ...]] = {
     "reddit": (ACCURACY, BATCH_SIZE),
@@ -234,21 +242,24 @@ def build_grid(
         check_methods(methods)
     cells = []
     for dataset, dataset_studies in studies.items():
-        by_parts: dict[tuple[int | None, int, int | None], list[str]] = {}
-        for study in dataset_studies:
-            specs = study.variants(methods)
-            for parts in study.batch_parts(dataset):
-                by_parts.setdefault((study.num_parts, parts, study.epochs), []).extend(specs)
         dataset_epochs = (epochs.get(dataset.lower()) if isinstance(epochs, Mapping)
                           else epochs)
-        overrides = tuple(sorted((config or {}).get(dataset.lower(), {}).items()))
-        for (num_parts, parts, study_epochs), specs in sorted(
-            by_parts.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+        overrides = dict((config or {}).get(dataset.lower(), {}))
+        by_setting: dict[tuple[int | None, int, int | None, tuple[tuple[str, Any], ...]],
+                         list[str]] = {}
+        for study in dataset_studies:
+            specs = study.variants(methods)
+            study_config = tuple(sorted({**overrides, **dict(study.config)}.items()))
+            for parts in study.batch_parts(dataset):
+                key = (study.num_parts, parts, study.epochs or dataset_epochs, study_config)
+                by_setting.setdefault(key, []).extend(specs)
+        for (num_parts, parts, cell_epochs, cell_config), specs in sorted(
+            by_setting.items(), key=lambda item: (item[0][0] or 0, item[0][1])
         ):
             if specs:
                 cells.append(Cell(dataset, parts, tuple(dict.fromkeys(specs)), tuple(seeds),
-                                  num_parts=num_parts, epochs=study_epochs or dataset_epochs,
-                                  device=device, root=root, config=overrides))
+                                  num_parts=num_parts, epochs=cell_epochs, device=device,
+                                  root=root, config=cell_config))
     grid = Grid(name, tuple(cells))
     grid.runs()  # validates every configuration before anything trains
     return grid
@@ -288,42 +299,50 @@ def is_available(dataset: str, root: str | None) -> bool:
     return True
 
 
-def staleness_studies(epochs: int) -> tuple[Study, Study, Study]:
-    """The light and heavy staleness studies, and λ under heavy staleness (the setting where
-    the staleness loss should matter most), at ``epochs`` epochs."""
-    heavy_lambda = Study("λ, heavy staleness (P=80, B=1)", (WITH_LOSS,),
-                         sweep=Sweep("lam", (0.1, 0.3, 0.5)),
-                         batch_parts=HEAVY_STALENESS.batch_parts,
-                         num_parts=HEAVY_STALENESS.num_parts, epochs=epochs)
-    return (replace(LIGHT_STALENESS, epochs=epochs), replace(HEAVY_STALENESS, epochs=epochs),
-            heavy_lambda)
+def staleness_studies(light_epochs: int, heavy_epochs: int,
+                      with_table1: bool = True) -> tuple[Study, Study]:
+    """The light and heavy staleness studies at their epoch budgets, measuring the true
+    staleness every :data:`STALENESS_MEASURED_EVERY` epochs; with ``with_table1`` every
+    method of Table 1 also runs at the light setting, so that Table 1 compares them at one
+    (P, B, epochs)."""
+    measured = (("measure_staleness_every", STALENESS_MEASURED_EVERY),)
+    light_methods = ((*TABLE1_METHODS, *STALENESS_VARIANTS) if with_table1
+                     else STALENESS_VARIANTS)
+    return (replace(LIGHT_STALENESS, methods=light_methods, epochs=light_epochs,
+                    config=measured),
+            replace(HEAVY_STALENESS, epochs=heavy_epochs, config=measured))
 
 
 REFERENCE_STUDIES: dict[str, tuple[Study, ...]] = {
-    # a heavy-staleness epoch costs ~3 light ones on a CPU: 40 epochs instead of 100
-    "cora": (ACCURACY, *staleness_studies(40)),
-    "citeseer": (ACCURACY, *staleness_studies(40)),
-    # ~3 s per epoch and run (519k edges): 15 epochs, every study
-    "tolokers": (ACCURACY, *staleness_studies(15)),
-    "minesweeper": (Study("accuracy", ("gas", "visagnn-cat", "visagnn-sum")),),
-    "synthetic": (ACCURACY,),
+    "cora": staleness_studies(60, 60),
+    "citeseer": staleness_studies(60, 60),
+    # ~2 s per heavy epoch (519k edges): 20 epochs, the staleness studies only
+    "tolokers": staleness_studies(20, 20, with_table1=False),
+    # the best validation epoch of GAS is ~40 at B=10 and ~35 at B=1
+    "minesweeper": staleness_studies(80, 60, with_table1=False),
 }
-"""The committed reference results (reports/): what a 2-core CPU finishes in a few hours."""
-REFERENCE_EPOCHS = {"cora": 100, "citeseer": 100, "tolokers": 15, "minesweeper": 50,
-                    "synthetic": 30}
+"""The committed reference results (reports/reference/): what a 2-core CPU finishes in about
+three hours of training. Every dataset at P=80 parts: light staleness (B=10) and heavy (B=1);
+on Cora and CiteSeer every method of Table 1 at the light setting."""
 REFERENCE_SEEDS = 5
+REFERENCE_SEEDS_OF = {"tolokers": 3}
+"""Fewer seeds where a run takes minutes."""
 
 
-def reference_grid(datasets: Sequence[str] | None = None, seeds: int = REFERENCE_SEEDS,
+def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = None,
                    epochs: int | None = None, device: str = "cpu", root: str | None = None,
                    methods: Sequence[str] | None = None) -> Grid:
-    """The committed reference results (:data:`REFERENCE_STUDIES`): every method on Cora and
-    CiteSeer, and GAS against VISAGNN and its ablations under light and heavy staleness."""
+    """The committed reference results (:data:`REFERENCE_STUDIES`; other datasets get Cora's
+    studies) with :data:`REFERENCE_SEEDS` seeds (:data:`REFERENCE_SEEDS_OF` per dataset), or
+    ``seeds`` everywhere."""
     chosen = list(REFERENCE_STUDIES) if datasets is None else list(datasets)
-    studies = {dataset: REFERENCE_STUDIES.get(dataset.lower(), (ACCURACY,))
-               for dataset in chosen}
-    return build_grid("reference", studies, range(seeds),
-                      epochs if epochs is not None else REFERENCE_EPOCHS, device, root, methods)
+    cells: list[Cell] = []
+    for dataset in chosen:
+        count = seeds or REFERENCE_SEEDS_OF.get(dataset.lower(), REFERENCE_SEEDS)
+        studies = REFERENCE_STUDIES.get(dataset.lower(), REFERENCE_STUDIES["cora"])
+        cells += build_grid("reference", {dataset: studies}, range(count), epochs, device,
+                            root, methods).cells
+    return Grid("reference", tuple(cells))
 
 
 GRIDS: dict[str, Callable[..., Grid]] = {"demo": demo_grid, "paper": paper_grid,

@@ -10,6 +10,8 @@ puts them in a notebook. Runs are grouped by their *variant* (the canonical meth
   (:func:`table_setting`: the setting at which the most methods ran);
 * ablation runs: variants that only switch components off or on (Table 4);
 * sweep runs: variants that change one other option, e.g. VISAGNN's ``lam`` (Table 6);
+* setting runs: variants with run settings (``gas --exact-halo``, the oracle; ``gas
+  --no-refresh-histories``), compared with the others in the staleness table;
 * runs at several batch sizes of one dataset: Table 5.
 
 Scores are the dataset's metric (accuracy, or ROC-AUC for some heterophilous graphs) in percent,
@@ -68,9 +70,11 @@ def swept_options(changed: dict[str, Any]) -> list[str]:
     return [name for name, value in changed.items() if not isinstance(value, bool)]
 
 
-def variant_kind(changed: dict[str, Any]) -> str:
-    """main (defaults), ablation (only switches), sweep (one other option, switches aside,
-    e.g. ``visagnn-sum --loss --lam 0.1``) or other."""
+def variant_kind(changed: dict[str, Any], settings: dict[str, Any] | None = None) -> str:
+    """setting (it has run settings), main (defaults), ablation (only switches), sweep (one
+    other option, switches aside, e.g. ``visagnn-sum --loss --lam 0.1``) or other."""
+    if settings:
+        return "setting"
     if not changed:
         return "main"
     swept = swept_options(changed)
@@ -109,7 +113,9 @@ def prepare(runs: pd.DataFrame, epochs: pd.DataFrame) -> ReportData:
     current = current_runs(runs)
     superseded = len(runs) - len(current)
     runs = current.copy()
-    runs["kind"] = [variant_kind(changed or {}) for changed in runs["changed"]]
+    settings = runs["settings"] if "settings" in runs else pd.Series([None] * len(runs))
+    runs["kind"] = [variant_kind(changed or {}, setting if isinstance(setting, dict) else None)
+                    for changed, setting in zip(runs["changed"], settings, strict=True)]
     runs["swept"] = [swept_options(changed)[0] if kind == "sweep" else None
                      for kind, changed in zip(runs["kind"], runs["changed"], strict=True)]
     runs["score"] = pd.to_numeric(runs["test"], errors="coerce") * 100

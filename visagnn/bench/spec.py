@@ -72,14 +72,15 @@ def plan_runs(
 
     ``None`` for ``batch_parts``, ``num_parts`` or ``epochs`` means the dataset's default
     (:data:`visagnn.defaults.DEFAULTS`); ``config`` holds further
-    :class:`~visagnn.config.RunConfig` fields. Every configuration is validated here, before
-    anything trains.
+    :class:`~visagnn.config.RunConfig` fields, and a variant's run settings
+    (:attr:`~visagnn.bench.variants.Variant.settings`) override them. Every configuration is
+    validated here, before anything trains.
     """
     variants = expand_variants(methods)
     return [
         RunSpec(resolve_config(dataset, variant.method, seed=seed, num_parts=num_parts,
                                batch_parts=parts, epochs=epochs, device=device, root=root,
-                               **(config or {})), variant)
+                               **{**(config or {}), **dict(variant.settings)}), variant)
         for parts in batch_parts
         for variant in variants
         for seed in seeds

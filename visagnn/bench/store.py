@@ -3,7 +3,8 @@
 Layout of a store folder::
 
     runs.jsonl            one line per run attempt: the summary of visagnn.train.run plus
-                          key, variant, changed, train_s and provenance (hardware, host, commit,
+                          key, variant, changed (options), settings (run settings), train_s and
+                          provenance (hardware, host, commit,
                           date, python, torch); a rerun appends a line, the last line of a key wins
     epochs/<key>.jsonl    the run's per-epoch records (epoch, loss, train, val, test, epoch_s,
                           eval_s, peak_mem_mb, method extras such as staleness), each with key
@@ -103,7 +104,8 @@ class ResultsStore:
         from visagnn.bench.provenance import provenance  # imports torch: writers only
 
         return {"key": spec.key, "variant": spec.variant.spec,
-                "changed": dict(spec.variant.changed), **provenance(spec.config.device)}
+                "changed": dict(spec.variant.changed), "settings": dict(spec.variant.settings),
+                **provenance(spec.config.device)}
 
     def _append(self, row: dict[str, Any]) -> dict[str, Any]:
         self.folder.mkdir(parents=True, exist_ok=True)

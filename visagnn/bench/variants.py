@@ -7,6 +7,10 @@ line's flag rules (``--no-x`` for options that default to True, ``--x VALUE`` ot
 parsed variant is canonical: flags that restate a default are dropped, flags are in the order of
 the options' fields, so one run setting has one spelling (its :attr:`Variant.spec`).
 
+A variant may also set the run settings of :data:`RUN_SETTINGS`, which change how a historical
+method reads and writes its histories rather than the method: ``"gas --exact-halo"`` (the
+oracle) or ``"gas --no-refresh-histories"``; they are spelled after the method's flags.
+
 A :class:`Sweep` runs one method option at several values (paper Table 6 sweeps VISAGNN's
 ``lam``); the option is checked against the methods' registered options
 (:data:`visagnn.methods.METHODS`), so the harness names no method's options itself.
@@ -21,8 +25,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
+from visagnn.config import RunConfig
 from visagnn.flags import add_option_argument, option_flag
-from visagnn.methods import make_options, method_class
+from visagnn.methods import METHODS, make_options, method_class
+from visagnn.methods.historical_method import HistoricalMethod
+
+RUN_SETTINGS = ("exact_halo", "refresh_histories", "push_rows")
+"""The :class:`~visagnn.config.RunConfig` fields a variant may set (:class:`Variant`)."""
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -41,7 +50,17 @@ def _option_parser(method: str) -> argparse.ArgumentParser:
     for field in fields(options_class):
         add_option_argument(group, field.name, hints[field.name],
                             field.metadata.get("help", field.name), field.default, {})
+    settings = parser.add_argument_group("run settings")
+    for name, (annotation, default) in _setting_fields().items():
+        add_option_argument(settings, name, annotation, name, default, {})
     return parser
+
+
+def _setting_fields() -> dict[str, tuple[Any, Any]]:
+    """Type and default of each :data:`RUN_SETTINGS` field."""
+    hints = typing.get_type_hints(RunConfig)
+    defaults = {field.name: field.default for field in fields(RunConfig)}
+    return {name: (hints[name], defaults[name]) for name in RUN_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -51,10 +70,13 @@ class Variant:
     Args:
         method: a name in :data:`visagnn.methods.METHODS`.
         changed: ``(option, value)`` pairs that differ from the method's defaults, in field order.
+        settings: ``(field, value)`` pairs of :data:`RUN_SETTINGS` that differ from
+            :class:`~visagnn.config.RunConfig`'s defaults, in that order.
     """
 
     method: str
     changed: tuple[tuple[str, Any], ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def parse(cls, spec: str) -> Variant:
@@ -74,18 +96,39 @@ class Variant:
         except ValueError as exc:
             usage = " ".join(parser.format_usage().split())
             raise ValueError(f"{spec!r}: {exc}; {usage}") from None
-        return cls.of(method, values)
+        settings = {name: values.pop(name) for name in RUN_SETTINGS if name in values}
+        return cls.of(method, values, settings)
 
     @classmethod
-    def of(cls, method: str, options: dict[str, Any] | None = None) -> Variant:
-        """The variant of ``method`` with option values ``options`` (validated by the method)."""
+    def of(cls, method: str, options: dict[str, Any] | None = None,
+           settings: dict[str, Any] | None = None) -> Variant:
+        """The variant of ``method`` with option values ``options`` (validated by the method)
+        and run ``settings`` (fields of :data:`RUN_SETTINGS`, validated when a run is planned).
+
+        Raises:
+            ValueError: for a setting that is not one of :data:`RUN_SETTINGS`, or settings
+                on a method without histories.
+        """
         hints = typing.get_type_hints(method_class(method).options_class)
         values = {name: float(value) if hints.get(name) is float and type(value) is int
                   else value for name, value in (options or {}).items()}  # λ=0 is λ=0.0
         resolved = asdict(make_options(method, values))
         defaults = asdict(method_class(method).options_class())
         changed = tuple((k, v) for k, v in resolved.items() if v != defaults[k])
-        return cls(method, changed)
+        unknown = sorted(set(settings or {}) - set(RUN_SETTINGS))
+        if unknown:
+            raise ValueError(f"{unknown} are not run settings a variant may set; "
+                             f"valid: {list(RUN_SETTINGS)}")
+        setting_defaults = _setting_fields()
+        chosen = tuple((name, (settings or {})[name]) for name in RUN_SETTINGS
+                       if name in (settings or {})
+                       and (settings or {})[name] != setting_defaults[name][1])
+        if chosen and not issubclass(method_class(method), HistoricalMethod):
+            historical = sorted(name for name, cls in METHODS.items()
+                                if issubclass(cls, HistoricalMethod))
+            raise ValueError(f"{method} keeps no histories: the run settings "
+                             f"{[name for name, _ in chosen]} apply to {historical}")
+        return cls(method, changed, chosen)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -96,15 +139,15 @@ class Variant:
     def spec(self) -> str:
         """The canonical spelling, also the variant's label in reports."""
         words = [self.method]
-        for name, value in self.changed:  # changed booleans are the flags' non-defaults
-            if isinstance(value, bool):
+        for name, value in (*self.changed, *self.settings):
+            if isinstance(value, bool):  # changed booleans are the flags' non-defaults
                 words.append(option_flag(name if value else f"no_{name}"))
             else:
                 words.extend([option_flag(name), shlex.quote(str(value))])
         return " ".join(words)
 
     def with_option(self, name: str, value: Any) -> Variant:
-        return Variant.of(self.method, {**dict(self.changed), name: value})
+        return Variant.of(self.method, {**dict(self.changed), name: value}, dict(self.settings))
 
     def has_option(self, name: str) -> bool:
         return name in option_names(self.method)

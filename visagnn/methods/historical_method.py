@@ -10,8 +10,10 @@ from visagnn.batch import SubgraphBatch
 from visagnn.history import HistoryStorage, layer_histories
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
+from visagnn.nn.blocks import exact_rows
 from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.historical_model import HistoricalModel
+from visagnn.sampler import neighbourhood_blocks
 from visagnn.true_staleness import measure_staleness
 
 
@@ -27,8 +29,8 @@ class HistoricalMethod(PartitionBatchMethod):
     The exact inference of each evaluation also rewrites every history row
     (``refresh_histories``, as the official GAS, GraphFM and LMC codes do: rows of parts without
     training nodes would otherwise keep the untrained model's embeddings for the whole run).
-    With ``exact_halo`` every step first rewrites them with the current weights: the oracle
-    that no staleness fix can beat.
+    With ``exact_halo`` every step first rewrites the halo rows it reads with the current
+    weights (:meth:`write_exact_halo`): the oracle that no staleness fix can beat.
     """
 
     model: HistoricalModel
@@ -70,6 +72,21 @@ class HistoricalMethod(PartitionBatchMethod):
             history.refresh(rows, self.clock.iteration)
         self.policy.after_refresh(exact, self.clock)
 
+    def write_exact_halo(self, batch: SubgraphBatch) -> None:
+        """The oracle (``exact_halo``): the batch's halo rows of every history rewritten (at
+        the current iteration, so their persistence is 0) with the exact eval-mode embeddings of
+        the current weights, computed over the halo's receptive field only
+        (:func:`~visagnn.sampler.neighbourhood_blocks`), which is what the step reads."""
+        halo = batch.halo_nodes.cpu()
+        if halo.numel() == 0:
+            return
+        self.model.eval()
+        blocks = neighbourhood_blocks(self.parted.graph, halo, len(self.model.histories))
+        rows = exact_rows(self.backbone, self.x, blocks)
+        for history, values in zip(self.model.histories, rows, strict=True):
+            history.push(halo, values, self.clock.iteration)
+        self.model.train()
+
     def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
         """The policy's loss of the batch (``train_rows`` index ``out``)."""
         labels = self.parted.y[batch.batch_nodes[train_rows].cpu()].to(self.device)
@@ -77,8 +94,7 @@ class HistoricalMethod(PartitionBatchMethod):
 
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
         if self.config.exact_halo:
-            self.refresh_histories(self.exact_embeddings())
-            self.model.train()
+            self.write_exact_halo(batch)
         x = x.to(self.device, non_blocking=True)
         batch, train_rows = batch.to(self.device), train_rows.to(self.device)
         out = self.model(x, batch, self.clock)

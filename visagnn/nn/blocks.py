@@ -75,3 +75,29 @@ def layerwise_inference(
         outputs.append(out)
         h = out
     return outputs
+
+
+@torch.no_grad()
+def exact_rows(backbone: Backbone, x: Tensor, blocks: Sequence[Block]) -> list[Tensor]:
+    r"""Every layer's output at the seeds of ``blocks`` (e.g.
+    :func:`~visagnn.sampler.neighbourhood_blocks`, one block per layer to compute, which may be
+    fewer than the backbone's layers):
+
+    .. math::
+        h^{(l+1)}_{S} = \text{layer}_l\big(h^{(l)}_{n\_id(l)},\ E_l\big)[:|S|],
+        \quad l = 0, \dots, \text{len(blocks)} - 1,\ S = \text{seeds}
+
+    With every in-edge in the blocks these are the exact rows :func:`layerwise_inference` gives
+    the seeds, at the cost of their receptive field instead of the whole graph. ``x`` holds
+    every node's input (CPU); the rows come back on CPU.
+    """
+    device = next(backbone.parameters()).device
+    seeds = blocks[-1].batch_size
+    outputs = []
+    h = x[blocks[0].n_id].to(device, non_blocking=True)
+    for index, block in enumerate(blocks):
+        on_device = block.to(device)
+        inp = LayerInput(h, on_device.edge_index, on_device.n_id, on_device.batch_size)
+        h = backbone.layer(index, inp)[: block.batch_size]
+        outputs.append(h[:seeds].cpu())
+    return outputs
