@@ -5,14 +5,16 @@ from visagnn.bench.store import ResultsStore
 
 
 def test_staleness_keys_are_found_by_name(fake_data):
-    assert report.staleness_keys(fake_data.epochs) == ["spearman_grad_l0",
-                                                       "staleness/true_mean_l0"]
+    assert report.staleness_keys(fake_data.epochs) == [
+        "spearman_drift_l0", "spearman_grad_l0", "spearman_persistence_l0",
+        "staleness/true_mean_l0", "true_staleness_mean_l0"]
 
 
 def test_runs_are_classified_by_what_their_variant_changes(fake_data):
     kinds = fake_data.runs.groupby("variant")["kind"].first()
     assert kinds["gas"] == "main" and kinds["visagnn-sum --loss"] == "ablation"
     assert kinds["visagnn-sum --loss --lam 0.8"] == "sweep"
+    assert kinds["gas --exact-halo"] == kinds["gas --no-refresh-histories"] == "setting"
     swept = fake_data.runs.groupby("variant")["swept"].first()
     assert swept["visagnn-sum --loss --lam 0.8"] == "lam"
 

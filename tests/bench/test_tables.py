@@ -9,7 +9,8 @@ from visagnn.bench.spec import plan_runs
 from visagnn.bench.store import ResultsStore
 
 BUILDERS = [tables.accuracy_table, tables.cost_table, tables.ablation_table,
-            tables.batch_size_table, tables.sweep_table, tables.runs_table]
+            tables.batch_size_table, tables.sweep_table, tables.staleness_table,
+            tables.spearman_table, tables.runs_table]
 REFERENCE = Path(__file__).parents[2] / "reports" / "reference"
 
 
@@ -53,6 +54,35 @@ def test_study_tables_have_their_rows(fake_data):
     failures = tables.failures_table(fake_data).data
     assert set(failures["status"]) == {"oom", "failed"}
     assert "made-up failure" in " ".join(failures["error"])
+
+
+def test_staleness_table_measures_each_variant_against_gas_and_the_oracles_gain(fake_data):
+    text = tables.staleness_table(fake_data).data
+    heavy = text.loc[("cora", "P=80, B=1")]
+    assert list(heavy.index) == ["gas", "gas --exact-halo", "gas --no-refresh-histories",
+                                 "visagnn-sum"]
+    # fake scores: GAS 70 + 0.4·mean seed - 0.2·B, the oracle +2, no refresh -1, VISAGNN-Sum +4
+    assert heavy.loc["gas", "test (%)"] == "70.2 ± 0.4"
+    assert list(heavy["Δ GAS"]) == ["+0.0", "+2.0", "-1.0", "+4.0"]
+    assert list(heavy["of the oracle's gain"]) == ["—", "100 %", "-50 %", "200 %"]
+    assert heavy.loc["visagnn-sum", "best epoch"] == "4 / 4"
+    assert set(text.index.get_level_values("setting")) == {"P=80, B=1"}  # the studies only
+
+
+def test_spearman_table_ranks_each_criterion_per_layer(fake_data):
+    text = tables.spearman_table(fake_data).data
+    row = text.loc[("cora", "P=80, B=1", "gas", "0")]
+    # persistence 0.1·epoch and drift 0.2·epoch over epochs 1-4
+    assert row["persistence"] == "+0.25 (+0.10 … +0.40)"
+    assert row["drift"] == "+0.50 (+0.20 … +0.80)"
+    assert row["grad"] == "—"
+
+
+def test_the_papers_table_1_is_shown_as_published():
+    text = tables.published_table().data
+    assert text.loc["visagnn-sum", "reddit"] == "96.6 ± 0.2"
+    assert text.loc["gcn", "ogbn-products"] == "OOM"
+    assert text.loc["clustergcn", "ogbn-arxiv"] == "—"
 
 
 def test_times_keep_three_significant_digits():

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from visagnn.bench.report import (
+    STALENESS_METHODS,
     ReportData,
     batch_size_runs,
     dataset_order,
@@ -195,15 +196,16 @@ def staleness_title(key: str) -> str:
 def staleness_figures(data: ReportData) -> list[Figure] | None:
     """True staleness and its proxies against epochs: one figure per dataset, one panel per
     recorded key (bands ± std over seeds), a colour per method and, where staleness was
-    measured at several settings, a line style per setting (P, B). Methods with every option
-    at its default are shown; where none of them recorded staleness, every variant that did."""
+    measured at several settings, a line style per setting (P, B). GAS and VISAGNN with their
+    defaults (:data:`~visagnn.bench.report.STALENESS_METHODS`) are shown; where none of them
+    recorded staleness, every variant that did."""
     keys = staleness_keys(data.epochs) if not data.epochs.empty else []
     if not keys:
         return None
     measured = data.epochs.dropna(subset=keys, how="all")
     measured = measured.assign(setting=[f"P={parts}, B={batch}" for parts, batch in zip(
         measured["num_parts"], measured["batch_parts"], strict=True)])
-    main = measured[measured["variant"] == measured["method"]]
+    main = measured[measured["variant"].isin(STALENESS_METHODS)]
     figures = []
     for dataset in [d for d in dataset_order(data.runs) if d in set(measured["dataset"])]:
         of_dataset = main[main["dataset"] == dataset]

@@ -45,6 +45,9 @@ order of the paper's Table 1, which is the order of every table and legend."""
 
 METHOD_ORDER = tuple(METHOD_COLORS)
 
+STALENESS_METHODS = ("gas", "visagnn-cat", "visagnn-sum")
+"""The methods the staleness tables and figures compare (GAS against VISAGNN)."""
+
 STALENESS_MARKERS = ("staleness", "spearman")
 """Per-epoch record keys that contain one of these (e.g. ``staleness/...``,
 ``true_staleness_mean_l0``, ``spearman_grad_l0``) are staleness measurements."""
@@ -267,6 +270,14 @@ def sweep_runs(runs: pd.DataFrame) -> pd.DataFrame:
         frames.append(candidates.merge(counts[counts > 1].reset_index()[setting]))
     frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else runs.iloc[:0]
+
+
+def staleness_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs of :data:`STALENESS_METHODS` at the (dataset, P, B) settings where a variant with
+    run settings ran (the oracle, GAS without refresh): the staleness studies."""
+    settings = ["dataset", "num_parts", "batch_parts"]
+    studied = runs.loc[runs["kind"] == "setting", settings].drop_duplicates()
+    return runs[runs["method"].isin(STALENESS_METHODS)].merge(studied)
 
 
 def staleness_keys(epochs: pd.DataFrame) -> list[str]:

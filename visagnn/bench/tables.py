@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 
 from visagnn.bench.published import PAPER_TABLE, PUBLISHED
 from visagnn.bench.report import (
+    STALENESS_METHODS,
     ReportData,
     batch_size_runs,
     dataset_order,
@@ -30,6 +31,7 @@ from visagnn.bench.report import (
     selected_main,
     setting_labels,
     setting_text,
+    staleness_runs,
     sweep_runs,
 )
 
@@ -232,6 +234,121 @@ def sweep_table(data: ReportData) -> Styler | None:
     caption = ("Test score (%) against the value of one method option, e.g. the weight "
                "lam (λ) of VISAGNN's staleness loss (paper Table 6). " + finished_note(runs))
     return styled(text, mean, caption)
+
+
+def published_table() -> Styler:
+    """The paper's Table 1 as published (method × dataset), for the datasets a store may not
+    hold."""
+    text = pd.DataFrame(PUBLISHED)
+    text = text.loc[ordered(text.index)].fillna("—")
+    text.index.name = "method"
+    caption = (f"The paper's published test accuracy (%) ({PAPER_TABLE}), shown beside ours "
+               "in the accuracy table where this store holds the dataset.")
+    return styled(text, pd.DataFrame(index=text.index, columns=text.columns, dtype=float),
+                  caption, best=None)
+
+
+ORACLE_SETTINGS = {"exact_halo": True}
+"""The run settings of the exact-halo oracle, against which every gain is measured."""
+
+
+def _oracle_gain_share(gain: float, oracle_gain: float) -> str:
+    """``gain`` as a percentage of the oracle's gain over GAS; ``—`` where the oracle gains
+    nothing to recover."""
+    if not (math.isfinite(gain) and math.isfinite(oracle_gain)) or oracle_gain <= 0:
+        return "—"
+    return f"{100 * gain / oracle_gain:.0f} %"
+
+
+def staleness_table(data: ReportData) -> Styler | None:
+    """GAS against VISAGNN under light and heavy staleness, with the ceiling: per dataset and
+    setting (P, B), each variant's test score, its difference from GAS, that difference as a
+    share of the exact-halo oracle's, the epoch of its best validation score and s/epoch."""
+    runs = staleness_runs(data.runs) if not data.runs.empty else data.runs
+    if runs.empty:
+        return None
+    rows = []
+    for (dataset, parts, batch), setting in runs.groupby(
+            ["dataset", "num_parts", "batch_parts"], sort=False):
+        finished = ok_runs(setting)
+        means = finished.groupby("variant")["score"].mean()
+        oracle = [variant for variant, settings in zip(finished["variant"],
+                                                       finished["settings"], strict=True)
+                  if settings == ORACLE_SETTINGS]
+        gas = means.get("gas", np.nan)
+        oracle_gain = means.get(oracle[0], np.nan) - gas if oracle else np.nan
+        for variant in ordered(setting["variant"]):
+            of_variant = setting[setting["variant"] == variant]
+            done = ok_runs(of_variant)
+            gain = means.get(variant, np.nan) - gas
+            rows.append({
+                "dataset": dataset, "setting": f"P={parts}, B={batch}", "variant": variant,
+                "test (%)": mean_std(done["score"]) if len(done)
+                else status_text(of_variant["status"]),
+                "Δ GAS": f"{gain:+.1f}" if math.isfinite(gain) else "—",
+                "of the oracle's gain": "—" if variant == "gas"
+                else _oracle_gain_share(gain, oracle_gain),
+                "best epoch": f"{pd.to_numeric(done['best_epoch']).mean():.0f}"
+                f" / {int(done['budget'].iloc[0])}" if len(done) else "—",
+                "s / epoch": significant(pd.to_numeric(done["mean_epoch_s"]).mean())
+                if len(done) else "—",
+                "seeds": len(done),
+                "mean": means.get(variant, np.nan),
+            })
+    table = pd.DataFrame(rows).set_index(["dataset", "setting", "variant"])
+    values = table.pop("mean")
+    best = pd.DataFrame({"test (%)": values})
+    caption = ("Staleness: GAS, its exact-halo oracle (`--exact-halo`: halo rows recomputed "
+               "with the current weights at every step, no staleness at all), GAS without "
+               "refreshing its histories at evaluations, and VISAGNN with our defaults, in the "
+               "paper's form and ablated, at P parts and B parts per batch (B=10 light, B=1 "
+               "heavy staleness). Δ GAS is the difference of mean test scores; the oracle's "
+               "gain is its Δ GAS, and a variant's share of it says how much of what perfect "
+               "freshness buys it recovers (— where the oracle gains nothing). Best epoch: "
+               "mean epoch of the best validation score, of the budget. " + finished_note(runs))
+    return styled(table, best, caption, best=None)
+
+
+def spearman_table(data: ReportData) -> Styler | None:
+    """How each staleness criterion ranks the true staleness of the rows read as halo: the
+    Spearman correlation, mean over the measured epochs and seeds, with its range over
+    epochs, per dataset, setting, method (defaults) and hidden layer."""
+    epochs = data.epochs
+    if epochs.empty:
+        return None
+    columns = sorted(column for column in epochs.columns if column.startswith("spearman_"))
+    if not columns:
+        return None
+    main = epochs[epochs["variant"].isin(STALENESS_METHODS)].copy()
+    main = main.assign(setting=[f"P={parts}, B={batch}" for parts, batch in zip(
+        main["num_parts"], main["batch_parts"], strict=True)])
+    long = main.melt(id_vars=["dataset", "setting", "variant", "epoch", "key"],
+                     value_vars=columns, var_name="measure", value_name="rho")
+    long["rho"] = pd.to_numeric(long["rho"], errors="coerce")
+    long = long.dropna(subset=["rho"])
+    if long.empty:
+        return None
+    parsed = long["measure"].str.extract(r"spearman_(?P<criterion>\w+)_l(?P<layer>\d+)")
+    long = pd.concat([long, parsed], axis=1)
+    per_epoch = (long.groupby(["dataset", "setting", "variant", "layer", "criterion", "epoch"])
+                 ["rho"].mean().reset_index())
+    summary = per_epoch.groupby(["dataset", "setting", "variant", "layer", "criterion"])["rho"]
+    text = summary.apply(lambda rho: f"{rho.mean():+.2f} ({rho.min():+.2f} … {rho.max():+.2f})")
+    mean = summary.mean()
+    text, mean = text.unstack("criterion"), mean.unstack("criterion")
+    order = {dataset: i for i, dataset in enumerate(dataset_order(data.runs))}
+    index = sorted(text.index, key=lambda row: (order.get(row[0], len(order)), row[1],
+                                                method_rank(row[2]), row[3]))
+    text, mean = text.loc[index].fillna("—"), mean.loc[index]
+    text.columns.name = mean.columns.name = None
+    measured = data.runs[data.runs["key"].isin(long["key"])]
+    caption = ("Spearman correlation between the true staleness ‖h̃_j − h_j‖ of the rows read as "
+               "halo (boundary nodes, history against exact embeddings of the current weights, "
+               "measured before each evaluation refreshes the histories) and each staleness "
+               "criterion: the gradient norm (the paper's), the persistence T_j and the drift "
+               "estimate; mean over measured epochs and seeds (range over epochs), per hidden "
+               "layer; best per row in bold. " + finished_note(measured))
+    return styled(text, mean, caption, axis=1)
 
 
 def runs_table(data: ReportData) -> Styler | None:
