@@ -56,9 +56,9 @@ class RunConfig:
         push_rows: what a training step writes into the histories: its own rows (``train``,
             GAS's, with dropout noise), the rows of an extra eval-mode forward of the batch
             (``clean``) or nothing (``none``: only evaluations' refreshes write them).
-        exact_halo: the oracle of the historical methods: before every step, every history
-            is rewritten with exact embeddings of the current weights, so the halo is never
-            stale, at the cost of an exact inference per step (default False).
+        exact_halo: the oracle of the historical methods: before every step, the halo rows it
+            reads are rewritten with exact embeddings of the current weights, so the halo is
+            never stale, at the cost of the halo's receptive field per step (default False).
         measure_staleness_every: every this many epochs, measure the true staleness of the
             histories against exact embeddings (0: never; default 0, as it costs a full
             inference).

@@ -51,7 +51,7 @@ RUN_CONFIG_HELP = {
     "push_rows": "what a training step writes into the histories: its rows (GAS), an eval-mode "
                  "forward's rows, or nothing (only evaluations refresh them)",
     "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
-                  "histories; one exact inference per step",
+                  "histories, computed over the halo's receptive field",
     "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
     "prefetch": "build the next mini-batch in a background thread while a step trains "
                 "(same results; worth it on a GPU or with a spare core)",
