@@ -70,13 +70,13 @@ class SaintNormalization:
             num_subgraphs += 1
             sampled_nodes += subgraph.num_nodes
             sampled_edges += subgraph.num_edges
-        node_count = node_count.clamp(min=1).double()
-        edge_count = edge_count.clamp(min=1).double()
+        # float32 holds the counts exactly (below 2^24) at half float64's memory per edge
+        node_count = node_count.clamp(min=1).float()
+        edge_count = edge_count.clamp(min=1).float()
         target = torch.repeat_interleave(torch.arange(graph.num_nodes), graph.degree)
-        aggregator_weight = node_count[target] / edge_count
-        loss_weight = torch.zeros(graph.num_nodes, dtype=torch.float64)
-        loss_weight[train_nodes] = num_subgraphs / node_count[train_nodes] / train_nodes.numel()
-        return cls(loss_weight=loss_weight.float(), aggregator_weight=aggregator_weight.float(),
+        loss_weight = torch.zeros(graph.num_nodes)
+        loss_weight[train_nodes] = num_subgraphs / (node_count[train_nodes] * train_nodes.numel())
+        return cls(loss_weight=loss_weight, aggregator_weight=node_count[target] / edge_count,
                    num_subgraphs=num_subgraphs, mean_nodes=sampled_nodes / num_subgraphs,
                    mean_edges=sampled_edges / num_subgraphs)
 
