@@ -20,7 +20,7 @@ def test_run_settings_resolve_user_over_method_over_dataset_over_runconfig():
 @pytest.mark.parametrize("dataset, width", [("ogbn-arxiv", 256), ("tolokers", 128),
                                             ("my-graph.pt", RunConfig.hidden_channels * 4)])
 def test_attention_free_methods_get_the_total_gat_width(dataset, width):
-    for method in ("gcn", "appnp", "sage"):
+    for method in ("gcn", "appnp", "sage", "graphsaint"):
         assert resolve_config(dataset, method).hidden_channels == width
     assert resolve_config(dataset, "gat").hidden_channels == width // resolve_config(
         dataset, "gat").heads

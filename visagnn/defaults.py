@@ -22,7 +22,7 @@ from visagnn.config import RunConfig
 EVERY = "*"
 """The key of the blocks that apply to every dataset, or to every method of a dataset."""
 
-ATTENTION_FREE = ("gcn", "appnp", "sage")
+ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint")
 """Methods whose ``hidden_channels`` is a layer's whole width, not a width per head."""
 
 GAS_GAT_SMALL = dict(
@@ -88,6 +88,11 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
                     num_parts=200, batch_parts=100),
         # GraphFM-OB's configurations (examples/lsgraph/GraphFMOB/conf/model/gcn.yaml).
         "graphfm": dict(momentum=0.5),
+        # GraphSAINT's official Reddit configuration (GraphSAINT/GraphSAINT,
+        # train_config/table2/reddit2_rw.yml): num_root 2000, depth 4, sample_coverage 50,
+        # lr 0.01, dropout 0.1, 30 epochs.
+        "graphsaint": dict(num_roots=2000, walk_length=4, sample_coverage=50, lr=0.01,
+                           dropout=0.1, epochs=30),
     },
     "ogbn-arxiv": {
         EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
@@ -98,6 +103,10 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,
                     epochs=200, num_parts=150, batch_parts=20),
         "graphfm": dict(momentum=0.5),
+        # OGB's GraphSAINT example (snap-stanford/ogb, examples/nodeproppred/products/
+        # graph_saint.py): 20000 roots (its batch_size), walk_length 3, lr 0.01. It skips the
+        # normalisation (sample_coverage=0); ours keeps the default coverage.
+        "graphsaint": dict(num_roots=20000, walk_length=3, lr=0.01),
     },
     "ogbn-papers100m": {EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.2,
                                     weight_decay=0.0, epochs=100, num_parts=1000,

@@ -40,6 +40,20 @@ def test_normalization_uses_the_whole_graphs_degrees():
     assert torch.allclose(weight, torch.tensor([1 / (4 * 2) ** 0.5, 1 / 4, 1 / 2]))
 
 
+def test_edge_scale_multiplies_the_edges_but_not_the_self_loops():
+    # the star's edges 1 → 0 and 2 → 0 (degrees 2, 1, 1), scaled by GraphSAINT's 1 / α
+    inv_sqrt_degree = (torch.tensor([2.0, 1.0, 1.0]) + 1).rsqrt()
+    edges = torch.tensor([[1, 2], [0, 0]])
+    _, plain = symmetric_normalization(edges, inv_sqrt_degree)
+    _, scaled = symmetric_normalization(edges, inv_sqrt_degree, torch.tensor([3.0, 0.5]))
+    assert torch.allclose(scaled, plain * torch.tensor([3.0, 0.5, 1.0, 1.0, 1.0]))
+    backbone = GCNBackbone(4, 4, 4, torch.tensor([2, 1, 1]), num_layers=1).eval()
+    x = torch.randn(3, 4)
+    layer_input = LayerInput(x, edges, torch.arange(3), 3)
+    ones = LayerInput(x, edges, torch.arange(3), 3, edge_scale=torch.ones(2))
+    assert torch.equal(backbone.layer(0, layer_input), backbone.layer(0, ones))
+
+
 @torch.no_grad()
 def test_layers_equal_pyg_gcnconv_on_the_full_graph(setup):
     graph, _, model, x = setup

@@ -19,24 +19,33 @@ class FullGraphModel(nn.Module):
     nodes it is Cluster-GCN (Chiang et al., 2019). ``n_id`` gives the global id of every row
     for backbones that look nodes up (e.g. the global degrees of
     :class:`~visagnn.nn.gcn_backbone.GCNBackbone`); it defaults to ``0..N-1``, the whole graph.
+    ``edge_scale`` is every layer's :attr:`LayerInput.edge_scale` (GraphSAINT's normalisation).
 
     Args:
         backbone: the layer stack.
 
     Shapes:
-        ``x [N, F]``, ``edge_index [2, E]`` (local ids), ``n_id [N]`` → ``[N, C]``.
+        ``x [N, F]``, ``edge_index [2, E]`` (local ids), ``n_id [N]``, ``edge_scale [E]`` →
+        ``[N, C]``.
     """
 
     def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         self.backbone = backbone
 
-    def forward(self, x: Tensor, edge_index: Tensor, n_id: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        n_id: Tensor | None = None,
+        edge_scale: Tensor | None = None,
+    ) -> Tensor:
         if n_id is None:
             n_id = torch.arange(x.size(0), device=x.device)
         h = x
         for index in range(self.backbone.num_layers):
-            h = self.backbone.layer(index, LayerInput(h, edge_index, n_id, x.size(0)))
+            inp = LayerInput(h, edge_index, n_id, x.size(0), edge_scale=edge_scale)
+            h = self.backbone.layer(index, inp)
         return h
 
     def reset_parameters(self) -> None:

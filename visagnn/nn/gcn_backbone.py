@@ -10,7 +10,9 @@ from torch_geometric.nn import GCNConv
 from visagnn.nn.backbone import Backbone, LayerInput
 
 
-def symmetric_normalization(edge_index: Tensor, inv_sqrt_degree: Tensor) -> tuple[Tensor, Tensor]:
+def symmetric_normalization(
+    edge_index: Tensor, inv_sqrt_degree: Tensor, edge_scale: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     r"""The edges of :math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` among some rows of a graph.
 
     ``inv_sqrt_degree`` holds :math:`(d_i + 1)^{-1/2}` of every row (local id) with :math:`d_i`
@@ -20,6 +22,8 @@ def symmetric_normalization(edge_index: Tensor, inv_sqrt_degree: Tensor) -> tupl
     .. math::
         \hat A_{ij} = \frac{1}{\sqrt{(d_i + 1)(d_j + 1)}}, \qquad \hat A_{ii} = \frac{1}{d_i + 1}
 
+    ``edge_scale`` (optional, one value per edge of ``edge_index``) multiplies the weights of
+    those edges, not of the self-loops: GraphSAINT's :math:`\hat A_{ij} / \alpha_{j,i}`.
     Returns ``edge_index`` (local ids) followed by a self-loop on every row, and the weight of
     each of those edges.
 
@@ -30,7 +34,10 @@ def symmetric_normalization(edge_index: Tensor, inv_sqrt_degree: Tensor) -> tupl
     loops = torch.arange(num_rows, device=edge_index.device)
     edge_index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
     source, target = edge_index
-    return edge_index, inv_sqrt_degree[source] * inv_sqrt_degree[target]
+    weight = inv_sqrt_degree[source] * inv_sqrt_degree[target]
+    if edge_scale is not None:
+        weight = weight * torch.cat([edge_scale, edge_scale.new_ones(num_rows)])
+    return edge_index, weight
 
 
 class GCNBackbone(Backbone):
@@ -42,6 +49,7 @@ class GCNBackbone(Backbone):
 
     with :math:`d_i` the degree of node :math:`i` in the whole graph: a mini-batch whose halo
     rows are exact computes the full-batch rows of its targets (GNNAutoScale's normalisation).
+    An input's :attr:`LayerInput.edge_scale` multiplies the weights of its edges (GraphSAINT).
     The last layer has no activation. Each layer is a PyG :class:`~torch_geometric.nn.GCNConv`
     fed with :func:`symmetric_normalization`'s weights; every row of the input gets a self-loop,
     so the rows of all nodes are returned, as :class:`Backbone` asks.
@@ -85,7 +93,7 @@ class GCNBackbone(Backbone):
 
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         edge_index, edge_weight = symmetric_normalization(
-            inp.edge_index, self.inv_sqrt_degree[inp.n_id]
+            inp.edge_index, self.inv_sqrt_degree[inp.n_id], inp.edge_scale
         )
         h = F.dropout(inp.x, p=self.dropout, training=self.training)
         h = self.convs[index](h, edge_index, edge_weight)
