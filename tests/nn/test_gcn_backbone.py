@@ -58,6 +58,22 @@ def test_layers_equal_pyg_gcnconv_on_the_full_graph(setup):
         assert torch.allclose(h, expected, atol=1e-5)
 
 
+@torch.no_grad()
+def test_given_edge_weights_replace_the_normalisation_and_its_self_loops():
+    torch.manual_seed(0)
+    backbone = GCNBackbone(6, 4, 3, torch.tensor([2, 1, 1, 0]), num_layers=2).eval()
+    x = torch.randn(4, 6)
+    edge_index = torch.tensor([[1, 2, 3], [0, 0, 1]])
+    weight = torch.tensor([0.5, 2.0, 3.0])
+    out = backbone.layer(0, LayerInput(x, edge_index, torch.arange(4), 2, edge_weight=weight))
+    conv = backbone.convs[0]
+    expected = (torch.zeros(4, 4).index_add_(0, edge_index[1],
+                                             weight[:, None] * conv.lin(x)[edge_index[0]])
+                + conv.bias).relu()
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert torch.equal(out[3], conv.bias.relu())  # no self-loop: row 3 receives nothing
+
+
 def test_shapes_and_repr(setup):
     _, _, model, _ = setup
     assert model.backbone.hidden_dims == [12, 12]

@@ -19,6 +19,10 @@ class LayerInput:
     targets. ``staleness`` is the staleness criterion ``s_j`` of every row (0 for fresh rows), set
     by staleness-aware methods and ``None`` otherwise; ``epoch`` is the training epoch ``t``
     (from 1) of VISAGNN's attention decay ``γ(t) = β / t``, read only with ``staleness``.
+    ``edge_weight`` is the weight of every edge of ``edge_index`` in the aggregation, set by
+    layer-wise samplers (:mod:`visagnn.layer_sampler`, whose edges hold the self-loops they
+    keep) and read by :class:`~visagnn.nn.gcn_backbone.GCNBackbone`; ``None`` (the default)
+    lets the backbone normalise the edges itself.
     """
 
     x: Tensor
@@ -27,6 +31,7 @@ class LayerInput:
     num_targets: int
     staleness: Tensor | None = None
     epoch: int = 1
+    edge_weight: Tensor | None = None
 
 
 class Backbone(nn.Module, ABC):
