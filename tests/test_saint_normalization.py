@@ -74,8 +74,8 @@ def test_normalised_aggregation_is_an_unbiased_estimate_of_the_full_one(estimate
     for _ in range(4000):
         subgraph = sampler.sample()
         n_id, edge_index = subgraph.n_id, subgraph.edge_index
-        scale = norm.aggregator_weight[subgraph.edge_id]
-        inp = LayerInput(x[n_id], edge_index, n_id, n_id.numel(), edge_scale=scale)
+        weighted, weight = norm.weighted_edges(subgraph, backbone.inv_sqrt_degree)
+        inp = LayerInput(x[n_id], weighted, n_id, n_id.numel(), edge_weight=weight)
         normalised[n_id] += backbone.layer(0, inp)
         plain[n_id] += backbone.layer(0, LayerInput(x[n_id], edge_index, n_id, n_id.numel()))
         hits[n_id] += 1
@@ -103,3 +103,18 @@ def test_normalised_loss_is_an_unbiased_estimate_of_the_mean_training_loss(estim
         estimates.append(norm.loss(node_loss[nodes], nodes))
     full = node_loss[TINY_TRAIN].mean()
     assert abs(torch.stack(estimates).mean() / full - 1) < 0.05
+
+
+def test_weighted_edges_scale_the_subgraphs_edges_by_one_over_alpha_but_not_its_loops(
+        estimated):
+    graph, sampler, norm = estimated
+    subgraph = sampler.sample()
+    inv_sqrt_degree = (graph.degree.float() + 1).rsqrt()
+    edge_index, weight = norm.weighted_edges(subgraph, inv_sqrt_degree)
+    edges, loops = subgraph.num_edges, subgraph.num_nodes
+    assert torch.equal(edge_index[:, :edges], subgraph.edge_index)
+    assert torch.equal(edge_index[0, edges:], torch.arange(loops))
+    source, target = subgraph.n_id[subgraph.edge_index]
+    a_hat = inv_sqrt_degree[source] * inv_sqrt_degree[target]
+    assert torch.allclose(weight[:edges], a_hat * norm.aggregator_weight[subgraph.edge_id])
+    assert torch.allclose(weight[edges:], 1 / (graph.degree[subgraph.n_id].float() + 1))

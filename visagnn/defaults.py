@@ -22,7 +22,7 @@ from visagnn.config import RunConfig
 EVERY = "*"
 """The key of the blocks that apply to every dataset, or to every method of a dataset."""
 
-ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint")
+ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint", "fastgcn", "ladies")
 """Methods whose ``hidden_channels`` is a layer's whole width, not a width per head."""
 
 GAS_GAT_SMALL = dict(
@@ -43,8 +43,13 @@ PLANETOID_PAPERS: dict[str, dict[str, Any]] = {
     # GraphSAGE has no Planetoid setting: the GCN paper's regularisation, 256 units, lr 0.01.
     "sage": dict(hidden_channels=256, num_layers=2, dropout=0.5, lr=0.01, weight_decay=5e-4,
                  epochs=200, grad_clip=None),
+    # FastGCN's official Planetoid code (matenure/FastGCN, pubmed_Mix_sampleA.py): 16 units,
+    # L2 5e-4 (first layer), 200 epochs, batches of 1024 (lr, dropout: its block in EVERY).
+    "fastgcn": dict(hidden_channels=16, num_layers=2, weight_decay=5e-4, epochs=200,
+                    batch_size=1024),
 }
-"""The settings the GCN, GAT, APPNP and GraphSAGE papers use on Cora, CiteSeer and PubMed."""
+"""The settings the GCN, GAT, APPNP, GraphSAGE and FastGCN papers or codes use on Cora,
+CiteSeer and PubMed."""
 
 HETEROPHILOUS = dict(heads=4, dropout=0.2, weight_decay=0.0, epochs=200)
 
@@ -56,6 +61,15 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "graphfm": dict(momentum=0.1),
         # LMC's score function in its configurations (conf_large/model/gcn.yaml, gcn2.yaml).
         "lmc": dict(score="linear"),
+        # FastGCN's official code (matenure/FastGCN, pubmed_Mix_sampleA.py and
+        # train_batch_multiRank_inductive_reddit_Mixlayers_sampleA.py): Adam lr 0.01, dropout 0,
+        # no clipping. Batch size 256 and 400 nodes per layer: FastGCNOptions' defaults.
+        "fastgcn": dict(lr=0.01, dropout=0.0, grad_clip=None),
+        # LADIES' official code (acbull/LADIES, pytorch_ladies.py): --nhid 256, dropout 0.2,
+        # Adam at torch's default lr 1e-3 without weight decay, clip_grad_norm_ 0.2. Batch size
+        # 512 and 64 nodes per layer: LADIESOptions' defaults.
+        "ladies": dict(hidden_channels=256, dropout=0.2, lr=1e-3, weight_decay=0.0,
+                       grad_clip=0.2),
     },
     "cora": {
         EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
@@ -74,6 +88,9 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
                     batch_parts=1),
         **PLANETOID_PAPERS,
         "sgc": dict(weight_decay=5e-5),
+        # The FastGCN paper's sample size on PubMed (Chen et al., 2018): 100 nodes per layer
+        # (400 on Cora and Reddit: FastGCNOptions' default).
+        "fastgcn": dict(PLANETOID_PAPERS["fastgcn"], layer_size=100),
     },
     "synthetic": {EVERY: dict(hidden_channels=32, heads=4, dropout=0.3, weight_decay=0.0,
                               epochs=50, num_parts=40, batch_parts=10)},
@@ -93,6 +110,10 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         # lr 0.01, dropout 0.1, 30 epochs.
         "graphsaint": dict(num_roots=2000, walk_length=4, sample_coverage=50, lr=0.01,
                            dropout=0.1, epochs=30),
+        # FastGCN's official Reddit code (matenure/FastGCN,
+        # train_batch_multiRank_inductive_reddit_Mixlayers_sampleA.py): 128 units, L2 1e-4
+        # (first layer); its batches of 256 are FastGCNOptions' default.
+        "fastgcn": dict(hidden_channels=128, weight_decay=1e-4),
     },
     "ogbn-arxiv": {
         EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.5, weight_decay=0.0,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from visagnn.saint_sampler import RandomWalkSampler
+from visagnn.nn.gcn_backbone import symmetric_normalization
+from visagnn.saint_sampler import RandomWalkSampler, SaintSubgraph
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,17 @@ class SaintNormalization:
         ``node_loss`` one value per node, on any device): the subgraph's estimate of the mean
         training loss."""
         return (self.loss_weight[nodes].to(node_loss.device) * node_loss).sum()
+
+    def weighted_edges(self, subgraph: SaintSubgraph,
+                       inv_sqrt_degree: Tensor) -> tuple[Tensor, Tensor]:
+        r"""The subgraph's normalised aggregation as ``(edge_index, edge_weight)`` in local ids,
+        self-loops appended: :math:`\hat A_{vu} / \alpha_{u,v}` on its edges (with the whole
+        graph's degrees, ``inv_sqrt_degree`` :math:`(d + 1)^{-1/2}` of every node) and
+        :math:`\hat A_{vv}` on the loops, the weights a
+        :class:`~visagnn.nn.gcn_backbone.GCNBackbone` layer takes as
+        :attr:`~visagnn.nn.backbone.LayerInput.edge_weight`."""
+        edge_index, weight = symmetric_normalization(subgraph.edge_index,
+                                                     inv_sqrt_degree[subgraph.n_id])
+        scale = self.aggregator_weight[subgraph.edge_id]
+        weight = weight * torch.cat([scale, scale.new_ones(subgraph.num_nodes)])
+        return edge_index, weight

@@ -24,6 +24,9 @@ class SampledBlock:
     targets, sorted. ``edge_index`` holds the sampled edges in local ids (positions in ``n_id``),
     targets in ``[0, batch_size)``. The layout is that of :class:`visagnn.batch.SubgraphBatch`, so
     a :class:`~visagnn.nn.backbone.LayerInput` is built from a block the same way.
+    ``edge_weight``, where set, is the weight of each edge in the layer's aggregation (the
+    importance weights of :mod:`visagnn.layer_sampler`); ``None`` (neighbour sampling) leaves
+    the normalisation to the backbone.
 
     Example: targets ``[4, 0]`` with sampled edges ``7→4, 0→4, 2→0`` give
     ``n_id = [4, 0, 2, 7]``, ``batch_size = 2`` and ``edge_index = [[3, 1, 2], [0, 0, 1]]``.
@@ -32,12 +35,15 @@ class SampledBlock:
     n_id: Tensor
     batch_size: int
     edge_index: Tensor
+    edge_weight: Tensor | None = None
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> SampledBlock:
         return SampledBlock(
             self.n_id.to(device, non_blocking=non_blocking),
             self.batch_size,
             self.edge_index.to(device, non_blocking=non_blocking),
+            None if self.edge_weight is None
+            else self.edge_weight.to(device, non_blocking=non_blocking),
         )
 
 

@@ -38,10 +38,13 @@ def test_a_step_trains_on_the_induced_subgraph_with_the_aggregator_weights(metho
     loss = method.train_step(subgraph)
     assert math.isfinite(loss) and len(seen) == 2
     weights = method.normalization.aggregator_weight[subgraph.edge_id]
+    edge_index, edge_weight = method.normalization.weighted_edges(subgraph,
+                                                                  method.inv_sqrt_degree)
     for inp in seen:
         assert inp.num_targets == subgraph.num_nodes == inp.x.size(0)
-        assert torch.equal(inp.edge_index, subgraph.edge_index)
-        assert torch.equal(inp.edge_scale, weights)
+        assert torch.equal(inp.edge_index, edge_index)
+        assert torch.equal(inp.edge_weight, edge_weight)
+    assert torch.equal(edge_index[:, : subgraph.num_edges], subgraph.edge_index)
     assert weights.min() >= 1  # C_v >= C_{u,v}
 
 

@@ -40,20 +40,6 @@ def test_normalization_uses_the_whole_graphs_degrees():
     assert torch.allclose(weight, torch.tensor([1 / (4 * 2) ** 0.5, 1 / 4, 1 / 2]))
 
 
-def test_edge_scale_multiplies_the_edges_but_not_the_self_loops():
-    # the star's edges 1 → 0 and 2 → 0 (degrees 2, 1, 1), scaled by GraphSAINT's 1 / α
-    inv_sqrt_degree = (torch.tensor([2.0, 1.0, 1.0]) + 1).rsqrt()
-    edges = torch.tensor([[1, 2], [0, 0]])
-    _, plain = symmetric_normalization(edges, inv_sqrt_degree)
-    _, scaled = symmetric_normalization(edges, inv_sqrt_degree, torch.tensor([3.0, 0.5]))
-    assert torch.allclose(scaled, plain * torch.tensor([3.0, 0.5, 1.0, 1.0, 1.0]))
-    backbone = GCNBackbone(4, 4, 4, torch.tensor([2, 1, 1]), num_layers=1).eval()
-    x = torch.randn(3, 4)
-    layer_input = LayerInput(x, edges, torch.arange(3), 3)
-    ones = LayerInput(x, edges, torch.arange(3), 3, edge_scale=torch.ones(2))
-    assert torch.equal(backbone.layer(0, layer_input), backbone.layer(0, ones))
-
-
 @torch.no_grad()
 def test_layers_equal_pyg_gcnconv_on_the_full_graph(setup):
     graph, _, model, x = setup
@@ -70,6 +56,22 @@ def test_layers_equal_pyg_gcnconv_on_the_full_graph(setup):
             index, LayerInput(h, graph.edge_index, torch.arange(NUM_NODES), NUM_NODES)
         )
         assert torch.allclose(h, expected, atol=1e-5)
+
+
+@torch.no_grad()
+def test_given_edge_weights_replace_the_normalisation_and_its_self_loops():
+    torch.manual_seed(0)
+    backbone = GCNBackbone(6, 4, 3, torch.tensor([2, 1, 1, 0]), num_layers=2).eval()
+    x = torch.randn(4, 6)
+    edge_index = torch.tensor([[1, 2, 3], [0, 0, 1]])
+    weight = torch.tensor([0.5, 2.0, 3.0])
+    out = backbone.layer(0, LayerInput(x, edge_index, torch.arange(4), 2, edge_weight=weight))
+    conv = backbone.convs[0]
+    expected = (torch.zeros(4, 4).index_add_(0, edge_index[1],
+                                             weight[:, None] * conv.lin(x)[edge_index[0]])
+                + conv.bias).relu()
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert torch.equal(out[3], conv.bias.relu())  # no self-loop: row 3 receives nothing
 
 
 def test_shapes_and_repr(setup):

@@ -21,7 +21,7 @@ from visagnn.methods.registry import register_method
 from visagnn.methods.sage import chunk_partition
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.full_graph import FullGraphModel
-from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.nn.gcn_backbone import GCNBackbone, inverse_sqrt_degree
 from visagnn.saint_normalization import SaintNormalization
 from visagnn.saint_sampler import RandomWalkSampler, SaintSubgraph
 
@@ -105,6 +105,7 @@ class GraphSAINT(Method):
         self.y = data.y
         batcher = SubgraphBatcher(graph, chunk_partition(data.num_nodes, budget))
         self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
+        self.inv_sqrt_degree = inverse_sqrt_degree(graph.degree)
         self.model = FullGraphModel(GCNBackbone(
             data.x.size(1), config.hidden_channels, dataset.num_classes, graph.degree,
             num_layers=config.num_layers, dropout=config.dropout,
@@ -125,9 +126,9 @@ class GraphSAINT(Method):
         """One optimizer step on ``subgraph`` with the normalised aggregation and loss."""
         norm, device = self.normalization, self.device
         x = self.x[subgraph.n_id].to(device, non_blocking=True)
-        edge_scale = norm.aggregator_weight[subgraph.edge_id].to(device)
-        out = self.model(x, subgraph.edge_index.to(device), subgraph.n_id.to(device),
-                         edge_scale)
+        edge_index, edge_weight = norm.weighted_edges(subgraph, self.inv_sqrt_degree)
+        out = self.model(x, edge_index.to(device), subgraph.n_id.to(device),
+                         edge_weight.to(device))
         rows = self.train_mask[subgraph.n_id].nonzero().flatten()
         nodes = subgraph.n_id[rows]
         node_loss = F.cross_entropy(out[rows.to(device)], self.y[nodes].to(device),

@@ -19,9 +19,10 @@ class LayerInput:
     targets. ``staleness`` is the staleness criterion ``s_j`` of every row (0 for fresh rows), set
     by staleness-aware methods and ``None`` otherwise; ``epoch`` is the training epoch ``t``
     (from 1) of VISAGNN's attention decay ``γ(t) = β / t``, read only with ``staleness``.
-    ``edge_scale`` is a factor on the normalised weight of each edge of ``edge_index`` (not of
-    the self-loops), GraphSAINT's aggregator normalisation ``1 / α_{u,v}``, read by
-    :class:`~visagnn.nn.gcn_backbone.GCNBackbone`; ``None`` means 1.
+    ``edge_weight`` is the weight of every edge of ``edge_index`` in the aggregation, set by
+    layer-wise samplers (:mod:`visagnn.layer_sampler`, whose edges hold the self-loops they
+    keep) and read by :class:`~visagnn.nn.gcn_backbone.GCNBackbone`; ``None`` (the default)
+    lets the backbone normalise the edges itself.
     """
 
     x: Tensor
@@ -30,7 +31,7 @@ class LayerInput:
     num_targets: int
     staleness: Tensor | None = None
     epoch: int = 1
-    edge_scale: Tensor | None = None
+    edge_weight: Tensor | None = None
 
 
 class Backbone(nn.Module, ABC):

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from visagnn.nn.backbone import Backbone, LayerInput
+from visagnn.sampler import SampledBlock
 
 
 class Block(Protocol):
@@ -24,11 +25,12 @@ class Block(Protocol):
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Block: ...
 
 
-def forward_blocks(backbone: Backbone, x: Tensor, blocks: Sequence[Block]) -> Tensor:
-    r"""Mini-batch forward over one block per layer (GraphSAGE's sampled computation graph).
+def forward_blocks(backbone: Backbone, x: Tensor, blocks: Sequence[SampledBlock]) -> Tensor:
+    r"""Mini-batch forward over one sampled block per layer (GraphSAGE's sampled computation
+    graph, or a layer-wise sample with the edge weights of :mod:`visagnn.layer_sampler`).
 
     .. math::
-        h^{(l+1)}_{\text{targets}(l)} = \text{layer}_l\big(h^{(l)}_{n\_id(l)},\ E_l\big)
+        h^{(l+1)}_{\text{targets}(l)} = \text{layer}_l\big(h^{(l)}_{n\_id(l)},\ E_l,\ w_l\big)
 
     ``x`` holds the input rows of ``blocks[0].n_id``; block ``l``'s targets must be the nodes
     of block ``l + 1`` (``blocks[l].batch_size == len(blocks[l + 1].n_id)``). Returns the output
@@ -38,7 +40,8 @@ def forward_blocks(backbone: Backbone, x: Tensor, blocks: Sequence[Block]) -> Te
         raise ValueError(f"{len(blocks)} blocks for a backbone of {backbone.num_layers} layers")
     h = x
     for index, block in enumerate(blocks):
-        inp = LayerInput(h, block.edge_index, block.n_id, block.batch_size)
+        inp = LayerInput(h, block.edge_index, block.n_id, block.batch_size,
+                         edge_weight=block.edge_weight)
         h = backbone.layer(index, inp)[: block.batch_size]
     return h
 

@@ -19,13 +19,14 @@ class FullGraphModel(nn.Module):
     nodes it is Cluster-GCN (Chiang et al., 2019). ``n_id`` gives the global id of every row
     for backbones that look nodes up (e.g. the global degrees of
     :class:`~visagnn.nn.gcn_backbone.GCNBackbone`); it defaults to ``0..N-1``, the whole graph.
-    ``edge_scale`` is every layer's :attr:`LayerInput.edge_scale` (GraphSAINT's normalisation).
+    ``edge_weight`` is every layer's :attr:`LayerInput.edge_weight` (GraphSAINT's normalised
+    aggregation, self-loops included).
 
     Args:
         backbone: the layer stack.
 
     Shapes:
-        ``x [N, F]``, ``edge_index [2, E]`` (local ids), ``n_id [N]``, ``edge_scale [E]`` →
+        ``x [N, F]``, ``edge_index [2, E]`` (local ids), ``n_id [N]``, ``edge_weight [E]`` →
         ``[N, C]``.
     """
 
@@ -38,13 +39,13 @@ class FullGraphModel(nn.Module):
         x: Tensor,
         edge_index: Tensor,
         n_id: Tensor | None = None,
-        edge_scale: Tensor | None = None,
+        edge_weight: Tensor | None = None,
     ) -> Tensor:
         if n_id is None:
             n_id = torch.arange(x.size(0), device=x.device)
         h = x
         for index in range(self.backbone.num_layers):
-            inp = LayerInput(h, edge_index, n_id, x.size(0), edge_scale=edge_scale)
+            inp = LayerInput(h, edge_index, n_id, x.size(0), edge_weight=edge_weight)
             h = self.backbone.layer(index, inp)
         return h
 

@@ -10,9 +10,20 @@ from torch_geometric.nn import GCNConv
 from visagnn.nn.backbone import Backbone, LayerInput
 
 
-def symmetric_normalization(
-    edge_index: Tensor, inv_sqrt_degree: Tensor, edge_scale: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
+def inverse_sqrt_degree(degree: Tensor) -> Tensor:
+    r""":math:`(d_i + 1)^{-1/2}` of every node (float32): the factor of :math:`\hat A` that node
+    :math:`i` contributes to each of its edges, its degree counting the self-loop."""
+    return (degree.to(torch.float32) + 1).rsqrt()
+
+
+def normalized_edge_weight(source: Tensor, target: Tensor, inv_sqrt_degree: Tensor) -> Tensor:
+    r""":math:`\hat A_{ts} = (d_t + 1)^{-1/2} (d_s + 1)^{-1/2}` of the edges ``source → target``
+    (ids into ``inv_sqrt_degree``, :func:`inverse_sqrt_degree`); a self-loop gets
+    :math:`1 / (d_t + 1)`."""
+    return inv_sqrt_degree[source] * inv_sqrt_degree[target]
+
+
+def symmetric_normalization(edge_index: Tensor, inv_sqrt_degree: Tensor) -> tuple[Tensor, Tensor]:
     r"""The edges of :math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` among some rows of a graph.
 
     ``inv_sqrt_degree`` holds :math:`(d_i + 1)^{-1/2}` of every row (local id) with :math:`d_i`
@@ -22,8 +33,6 @@ def symmetric_normalization(
     .. math::
         \hat A_{ij} = \frac{1}{\sqrt{(d_i + 1)(d_j + 1)}}, \qquad \hat A_{ii} = \frac{1}{d_i + 1}
 
-    ``edge_scale`` (optional, one value per edge of ``edge_index``) multiplies the weights of
-    those edges, not of the self-loops: GraphSAINT's :math:`\hat A_{ij} / \alpha_{j,i}`.
     Returns ``edge_index`` (local ids) followed by a self-loop on every row, and the weight of
     each of those edges.
 
@@ -34,10 +43,7 @@ def symmetric_normalization(
     loops = torch.arange(num_rows, device=edge_index.device)
     edge_index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
     source, target = edge_index
-    weight = inv_sqrt_degree[source] * inv_sqrt_degree[target]
-    if edge_scale is not None:
-        weight = weight * torch.cat([edge_scale, edge_scale.new_ones(num_rows)])
-    return edge_index, weight
+    return edge_index, normalized_edge_weight(source, target, inv_sqrt_degree)
 
 
 class GCNBackbone(Backbone):
@@ -49,10 +55,13 @@ class GCNBackbone(Backbone):
 
     with :math:`d_i` the degree of node :math:`i` in the whole graph: a mini-batch whose halo
     rows are exact computes the full-batch rows of its targets (GNNAutoScale's normalisation).
-    An input's :attr:`LayerInput.edge_scale` multiplies the weights of its edges (GraphSAINT).
     The last layer has no activation. Each layer is a PyG :class:`~torch_geometric.nn.GCNConv`
     fed with :func:`symmetric_normalization`'s weights; every row of the input gets a self-loop,
-    so the rows of all nodes are returned, as :class:`Backbone` asks.
+    so the rows of all nodes are returned, as :class:`Backbone` asks. An input with
+    :attr:`~visagnn.nn.backbone.LayerInput.edge_weight` (a layer-wise sample of
+    :math:`\hat A`, :mod:`visagnn.layer_sampler`) is aggregated with those weights over its
+    edges alone, :math:`\sum_{(j, i)} w_{ji}\, W\, \mathrm{dropout}(h_j^{(l)}) + b` before the
+    activation.
 
     Args:
         in_channels: input feature width.
@@ -82,9 +91,7 @@ class GCNBackbone(Backbone):
         self.convs = nn.ModuleList(
             [GCNConv(widths[i], widths[i + 1], normalize=False) for i in range(num_layers)]
         )
-        self.register_buffer(
-            "inv_sqrt_degree", (degree.to(torch.float32) + 1).rsqrt(), persistent=False
-        )
+        self.register_buffer("inv_sqrt_degree", inverse_sqrt_degree(degree), persistent=False)
         self._hidden_dims = widths[1:-1]
 
     @property
@@ -92,9 +99,12 @@ class GCNBackbone(Backbone):
         return list(self._hidden_dims)
 
     def layer(self, index: int, inp: LayerInput) -> Tensor:
-        edge_index, edge_weight = symmetric_normalization(
-            inp.edge_index, self.inv_sqrt_degree[inp.n_id], inp.edge_scale
-        )
+        if inp.edge_weight is None:
+            edge_index, edge_weight = symmetric_normalization(
+                inp.edge_index, self.inv_sqrt_degree[inp.n_id]
+            )
+        else:
+            edge_index, edge_weight = inp.edge_index, inp.edge_weight
         h = F.dropout(inp.x, p=self.dropout, training=self.training)
         h = self.convs[index](h, edge_index, edge_weight)
         return h if index == self.num_layers - 1 else F.relu(h)
