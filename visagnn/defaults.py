@@ -22,8 +22,9 @@ from visagnn.config import RunConfig
 EVERY = "*"
 """The key of the blocks that apply to every dataset, or to every method of a dataset."""
 
-ATTENTION_FREE = ("gcn", "appnp", "sage")
-"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head."""
+ATTENTION_FREE = ("gcn", "appnp", "sage", "vrgcn")
+"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head (VR-GCN
+runs GCN layers, :data:`DEFAULTS`)."""
 
 GAS_GAT_SMALL = dict(
     hidden_channels=8, heads=8, out_heads=1, num_layers=2, dropout=0.6, lr=0.005,
@@ -56,6 +57,10 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "graphfm": dict(momentum=0.1),
         # LMC's score function in its configurations (conf_large/model/gcn.yaml, gcn2.yaml).
         "lmc": dict(score="linear"),
+        # VR-GCN (Chen et al., 2018) is a control variate for GCN: GCN layers
+        # (thu-ml/stochastic_gcn, gcn/vrgcn.py: VRGCN(GCN)); its D = 2 is VRGCNOptions.fanout's
+        # default.
+        "vrgcn": dict(backbone="gcn"),
     },
     "cora": {
         EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
