@@ -84,3 +84,25 @@ def test_keep_halo_removes_exactly_the_marked_rows_and_their_edges(batcher):
     survives = torch.isin(original[0], kept.n_id)
     assert torch.equal(kept.n_id[kept.edge_index], original[:, survives])
     assert not survives.all()
+
+
+def test_restrict_of_the_path_batch_to_node_1():
+    restricted, kept = path_batch().restrict(torch.tensor([1]))
+    assert restricted.n_id.tolist() == [1, 0, 2] and restricted.batch_size == 1
+    assert restricted.edge_index.tolist() == [[1, 2], [0, 0]]  # 0 → 1, 2 → 1
+    assert kept.tolist() == [1, 0, 2]
+
+
+def test_restrict_keeps_the_chosen_rows_and_every_edge_into_them(batcher):
+    batch = batcher.batch(torch.tensor([2, 3]))
+    rows = torch.arange(batch.batch_size - 1, -1, -3)  # a third of the batch, reordered
+    restricted, kept = batch.restrict(rows)
+    assert torch.equal(restricted.batch_nodes, batch.n_id[rows])
+    assert torch.equal(restricted.n_id, batch.n_id[kept])
+    source, target = batcher.graph.edge_index
+    into = torch.isin(target, restricted.batch_nodes)
+    expected_halo = set(source[into].tolist()) - set(restricted.batch_nodes.tolist())
+    assert restricted.halo_nodes.tolist() == sorted(expected_halo)
+    assert sorted(map(tuple, restricted.n_id[restricted.edge_index].t().tolist())) == sorted(
+        zip(source[into].tolist(), target[into].tolist(), strict=True))
+    assert int(restricted.edge_index[1].max()) < restricted.batch_size

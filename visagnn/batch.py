@@ -85,6 +85,32 @@ class SubgraphBatch:
             edge_index=local[:, local[0] >= 0],
         )
 
+    def restrict(self, rows: Tensor) -> tuple[SubgraphBatch, Tensor]:
+        """The batch of the in-batch nodes at positions ``rows`` only, and the positions in this
+        batch's ``n_id`` of the new ``n_id`` (to gather its feature rows).
+
+        The nodes ``rows`` (distinct, in ``[0, batch_size)``) are the new batch, in that order;
+        every other node of this subgraph with an edge into them is its halo, sorted; the edges
+        are this batch's edges into them. As this batch holds every edge into its in-batch
+        nodes, so does the new one. ``parts`` stay the parts the nodes come from.
+
+        Example: the path batch of the class docstring with ``rows = [1]`` has
+        ``n_id = [1, 0, 2]``, ``batch_size = 1``, the edges ``0→1, 2→1`` as
+        ``edge_index = [[1, 2], [0, 0]]``, and the positions ``[1, 0, 2]``.
+        """
+        device = self.n_id.device
+        target_of = torch.zeros(self.num_nodes, dtype=torch.bool, device=device)
+        target_of[rows] = True
+        source, target = self.edge_index[:, target_of[self.edge_index[1]]]
+        halo = torch.unique(source[~target_of[source]])
+        halo = halo[torch.argsort(self.n_id[halo])]
+        kept = torch.cat([rows, halo])
+        relabel = torch.full((self.num_nodes,), -1, dtype=torch.long, device=device)
+        relabel[kept] = torch.arange(kept.numel(), device=device)
+        restricted = replace(self, n_id=self.n_id[kept], batch_size=rows.numel(),
+                             edge_index=relabel[torch.stack([source, target])])
+        return restricted, kept
+
     def halo_neighbourhood(self, graph: CSRGraph) -> tuple[Tensor, Tensor]:
         r"""The edges into the halo from inside the subgraph, and each halo node's share of them.
 

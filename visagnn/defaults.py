@@ -22,8 +22,9 @@ from visagnn.config import RunConfig
 EVERY = "*"
 """The key of the blocks that apply to every dataset, or to every method of a dataset."""
 
-ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint", "fastgcn", "ladies")
-"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head."""
+ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint", "fastgcn", "ladies", "vrgcn", "mvsgnn")
+"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head (VR-GCN and
+MVS-GNN run GCN layers, :data:`DEFAULTS`)."""
 
 GAS_GAT_SMALL = dict(
     hidden_channels=8, heads=8, out_heads=1, num_layers=2, dropout=0.6, lr=0.005,
@@ -70,6 +71,13 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         # 512 and 64 nodes per layer: LADIESOptions' defaults.
         "ladies": dict(hidden_channels=256, dropout=0.2, lr=1e-3, weight_decay=0.0,
                        grad_clip=0.2),
+        # VR-GCN (Chen et al., 2018) is a control variate for GCN: GCN layers
+        # (thu-ml/stochastic_gcn, gcn/vrgcn.py: VRGCN(GCN)); its D = 2 is VRGCNOptions.fanout's
+        # default.
+        "vrgcn": dict(backbone="gcn"),
+        # MVS-GNN (Cong et al., 2020) trains GCN layers (CongWeilin/mvs_gcn, model.py: GCN);
+        # its sample share is MVSGNNOptions.sample_ratio's default.
+        "mvsgnn": dict(backbone="gcn"),
     },
     "cora": {
         EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),

@@ -44,6 +44,33 @@ def test_gas_policy_reads_the_halo_rows_as_they_are(csr):
     assert model.halo_policy.epoch_extras() == {}
 
 
+def test_gas_policy_steps_on_the_whole_batch(csr):
+    batch, model, _ = setup(csr, HaloPolicy())
+    train_rows = torch.tensor([0, 3])
+    assert model.halo_policy.step_batch(batch, train_rows) == (batch, train_rows, None)
+
+
+class HistoryReadingPolicy(HaloPolicy):
+    """GAS, noting the batch's rows of each history when the next input is built."""
+
+    def __init__(self):
+        self.read = []
+
+    def next_input(self, index, inp, fresh, batch, clock):
+        self.read.append(self.histories[index].embedding[batch.batch_nodes].clone())
+        return super().next_input(index, inp, fresh, batch, clock)
+
+
+def test_the_policy_reads_the_history_before_the_step_pushes_its_rows(csr):
+    policy = HistoryReadingPolicy()
+    batch, model, x = setup(csr, policy)
+    before = [history.embedding[batch.batch_nodes].clone() for history in model.histories]
+    model(x[batch.n_id], batch, Clock(1))
+    for history, read, earlier in zip(model.histories, policy.read, before, strict=True):
+        assert torch.equal(read, earlier)
+        assert not torch.equal(history.embedding[batch.batch_nodes], earlier)  # pushed after
+
+
 def test_the_policy_sees_the_gradient_norms_after_the_history_recorded_them(csr):
     policy = RecordingPolicy()
     batch, model, x = setup(csr, policy)

@@ -93,6 +93,14 @@ class HistoricalMethod(PartitionBatchMethod):
         return self.policy.loss(out, batch, train_rows, labels, self.clock)
 
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
+        """One step on the nodes the policy chooses (:meth:`HaloPolicy.step_batch`: the whole
+        batch but for MVS-GNN's sample); a choice of no node is a step whose loss is 0, so it
+        changes nothing."""
+        batch, train_rows, kept = self.policy.step_batch(batch, train_rows)
+        if batch.batch_size == 0:
+            return 0.0
+        if kept is not None:
+            x = x[kept]
         if self.config.exact_halo:
             self.write_exact_halo(batch)
         x = x.to(self.device, non_blocking=True)

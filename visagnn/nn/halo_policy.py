@@ -24,7 +24,8 @@ class HaloPolicy:
     every hidden layer into its history and asks the policy for the next layer's input. A
     method that treats its halo rows differently (moves, evicts, compensates or re-weights
     them) subclasses this and overrides :meth:`next_input`, and where it needs to, the other
-    hooks: :meth:`after_backward` (sees the in-batch gradient norms), :meth:`after_refresh`
+    hooks: :meth:`step_batch` (chooses the nodes a step computes, e.g. MVS-GNN's sample),
+    :meth:`after_backward` (sees the in-batch gradient norms), :meth:`after_refresh`
     (sees exact embeddings), :meth:`loss` (the batch's loss: the task's cross-entropy here),
     :meth:`epoch_extras` (adds fields to the epoch's record). The policy owns its state (e.g.
     ReFresh's admission masks); the histories are the model's.
@@ -45,10 +46,20 @@ class HaloPolicy:
     ) -> LayerInput:
         """Input of layer ``index + 1``: the ``fresh`` in-batch rows of layer ``index``'s output,
         then the halo's rows. ``inp`` is layer ``index``'s own input, which policies that
-        compute halo rows from it (GraphFM's momentum, LMC's incomplete embeddings) read."""
+        compute halo rows from it (GraphFM's momentum, LMC's incomplete embeddings) read.
+        History ``index`` does not hold ``fresh`` yet: the model pushes it after this call."""
         halo = self.histories[index].pull(batch.halo_nodes)
         return LayerInput(torch.cat([fresh, halo]), batch.edge_index, batch.n_id,
                           batch.batch_size)
+
+    def step_batch(
+        self, batch: SubgraphBatch, train_rows: Tensor
+    ) -> tuple[SubgraphBatch, Tensor, Tensor | None]:
+        """The batch a training step computes, the positions of its training nodes among its
+        in-batch nodes, and the positions in ``batch.n_id`` of its ``n_id`` (``None``: the
+        same nodes). GAS computes ``batch`` as it is (``train_rows`` index its in-batch
+        nodes)."""
+        return batch, train_rows, None
 
     def after_backward(self, index: int, nodes: Tensor, grad_norm: Tensor) -> None:
         """Called in the backward pass, after history ``index`` recorded ``grad_norm``
