@@ -22,7 +22,8 @@ def test_grid_dry_run_lists_cells_and_runs(capsys):
 
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--methods", "gas", "nope"],
-     "--methods: unknown method(s) ['nope']; valid methods: ['appnp', 'clustergcn', 'gas'"),
+     "--methods: unknown method(s) ['nope']; valid methods: ['appnp', 'clustergcn', "
+     "'fastgcn', 'gas'"),
     (["--datasets", "coraa"],
      "--datasets: unknown dataset(s) ['coraa']; valid datasets: synthetic, cora, citeseer"),
     (["--datasets", "missing.pt"], "--datasets: unknown dataset(s) ['missing.pt']"),

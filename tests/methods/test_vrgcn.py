@@ -62,6 +62,7 @@ def test_the_estimate_is_unbiased_for_the_aggregation_of_fresh_in_batch_rows(cli
     graph, batch, backbone, histories = clique
     policy = ControlVariateHalo(fanout=2, generator=torch.Generator().manual_seed(0))
     HistoricalModel(backbone, histories, policy)  # attaches the policy
+    policy.before_push(0, batch)
     fresh = torch.randn(batch.batch_size, 4)
     inp = LayerInput(torch.randn(batch.num_nodes, 3), batch.edge_index, batch.n_id, 5)
     draws = torch.stack([
@@ -110,6 +111,7 @@ def test_gradients_reach_the_own_row_and_the_sampled_rows_scaled_by_n_over_d(cli
     graph, batch, backbone, histories = clique
     policy = ControlVariateHalo(fanout=1, generator=torch.Generator().manual_seed(3))
     HistoricalModel(backbone, histories, policy)
+    policy.before_push(0, batch)
     fresh = torch.randn(batch.batch_size, 4, requires_grad=True)
     inp = LayerInput(torch.randn(batch.num_nodes, 3), batch.edge_index, batch.n_id, 5)
     target = 3  # 4 in-batch neighbours, one drawn: its correction is scaled by 4 / 1
@@ -128,8 +130,8 @@ def test_gradients_reach_the_own_row_and_the_sampled_rows_scaled_by_n_over_d(cli
 
 
 def test_the_history_part_reads_the_rows_of_earlier_steps(clique):
-    """The model pushes a step's fresh rows after the policy has read the batch's histories,
-    so the correction h - h̄ is against the earlier rows, and h̄ becomes h afterwards."""
+    """The policy keeps the batch's history rows before the model pushes the step's fresh
+    rows, so the correction h - h̄ is against the earlier rows, and h̄ becomes h afterwards."""
     graph, batch, backbone, histories = clique
     earlier = histories[0].embedding.clone()
     policy = ControlVariateHalo(fanout=2, generator=torch.Generator().manual_seed(0))
@@ -139,13 +141,14 @@ def test_the_history_part_reads_the_rows_of_earlier_steps(clique):
         model(x[batch.n_id], batch, Clock(1))
     fresh = backbone.layer(0, LayerInput(x[batch.n_id], batch.edge_index, batch.n_id, 5))[:5]
     assert torch.allclose(histories[0].embedding[:5], fresh)
+    assert torch.equal(policy.replaced, earlier[:5])
 
     histories[0].fill(earlier)
     seen = []
     original = policy.next_input
 
     def recording(index, inp, fresh_rows, batch, clock):
-        seen.append(histories[0].embedding[:5].clone())
+        seen.append(policy.replaced.clone())
         return original(index, inp, fresh_rows, batch, clock)
 
     policy.next_input = recording

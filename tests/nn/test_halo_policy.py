@@ -51,17 +51,16 @@ def test_gas_policy_steps_on_the_whole_batch(csr):
 
 
 class HistoryReadingPolicy(HaloPolicy):
-    """GAS, noting the batch's rows of each history when the next input is built."""
+    """GAS, noting the batch's rows of each history before the step pushes its own."""
 
     def __init__(self):
         self.read = []
 
-    def next_input(self, index, inp, fresh, batch, clock):
+    def before_push(self, index, batch):
         self.read.append(self.histories[index].embedding[batch.batch_nodes].clone())
-        return super().next_input(index, inp, fresh, batch, clock)
 
 
-def test_the_policy_reads_the_history_before_the_step_pushes_its_rows(csr):
+def test_the_policy_sees_the_rows_a_push_replaces_before_the_push(csr):
     policy = HistoryReadingPolicy()
     batch, model, x = setup(csr, policy)
     before = [history.embedding[batch.batch_nodes].clone() for history in model.histories]

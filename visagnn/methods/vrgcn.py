@@ -98,6 +98,7 @@ class ControlVariateHalo(HaloPolicy):
         self.generator = generator
         self.edges_seen = 0
         self.edges_sampled = 0
+        self.replaced = torch.empty(0)  # the batch's history rows before the push (before_push)
 
     def sample(self, batch: SubgraphBatch) -> tuple[Tensor, Tensor, Tensor]:
         """Up to :attr:`fanout` in-batch in-neighbours of every target: the local ids of the
@@ -113,12 +114,17 @@ class ControlVariateHalo(HaloPolicy):
         self.edges_sampled += source.numel()
         return source.to(device), target.to(device), scale.to(device)
 
+    def before_push(self, index: int, batch: SubgraphBatch) -> None:
+        r"""Keep the batch's rows of history ``index`` from before this step's push: the
+        :math:`\bar h` of its own nodes."""
+        self.replaced = self.histories[index].pull(batch.batch_nodes)
+
     def next_input(
         self, index: int, inp: LayerInput, fresh: Tensor, batch: SubgraphBatch, clock: Clock
     ) -> LayerInput:
         num_nodes, batch_size = batch.num_nodes, batch.batch_size
-        stored = self.histories[index].pull(batch.n_id)
-        correction = fresh - stored[:batch_size]
+        stored = torch.cat([self.replaced, self.histories[index].pull(batch.halo_nodes)])
+        correction = fresh - self.replaced
         source, target, scale = self.sample(batch)
         own = torch.arange(batch_size, device=fresh.device)
         sampled = torch.arange(source.numel(), device=fresh.device)

@@ -47,10 +47,14 @@ class HaloPolicy:
         """Input of layer ``index + 1``: the ``fresh`` in-batch rows of layer ``index``'s output,
         then the halo's rows. ``inp`` is layer ``index``'s own input, which policies that
         compute halo rows from it (GraphFM's momentum, LMC's incomplete embeddings) read.
-        History ``index`` does not hold ``fresh`` yet: the model pushes it after this call."""
+        History ``index`` already holds ``fresh`` (with ``push_rows="train"``)."""
         halo = self.histories[index].pull(batch.halo_nodes)
         return LayerInput(torch.cat([fresh, halo]), batch.edge_index, batch.n_id,
                           batch.batch_size)
+
+    def before_push(self, index: int, batch: SubgraphBatch) -> None:
+        """Called before the step's fresh in-batch rows of layer ``index`` overwrite their rows
+        of history ``index`` (VR-GCN reads the rows they replace)."""
 
     def step_batch(
         self, batch: SubgraphBatch, train_rows: Tensor

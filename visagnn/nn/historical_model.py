@@ -26,9 +26,9 @@ class HistoricalModel(nn.Module):
         \qquad \tilde h_i^{(l+1)} \leftarrow h_i^{(l+1)}\ \ (i \in B)
 
     Layer 0 reads exact features for the batch and its halo. After every hidden layer the
-    policy builds the next layer's input, then the in-batch rows are pushed to that layer's
-    :class:`~visagnn.history.History` (so the policy still reads the batch's rows of earlier
-    steps there, as VR-GCN's control variate does); in the backward
+    in-batch rows are pushed to that layer's :class:`~visagnn.history.History` (the policy
+    sees the rows they replace first, :meth:`HaloPolicy.before_push`), then the policy builds
+    the next layer's input; in the backward
     pass their gradient norms :math:`\lVert \partial L / \partial h_i \rVert` are recorded in the
     history and then shown to the policy (:meth:`HaloPolicy.after_backward`), in that order.
     The ``halo_policy`` builds each next layer's input from the fresh rows and the halo.
@@ -76,11 +76,11 @@ class HistoricalModel(nn.Module):
             out = self.backbone.layer(index, inp)[: batch.batch_size]
             if index == self.num_layers - 1:
                 return out
-            self.capture_grad_norm(index, batch.batch_nodes, out)
-            next_inp = self.halo_policy.next_input(index, inp, out, batch, clock)
+            self.halo_policy.before_push(index, batch)
             if self.push_rows == "train":
                 self.histories[index].push(batch.batch_nodes, out, clock.iteration)
-            inp = next_inp
+            self.capture_grad_norm(index, batch.batch_nodes, out)
+            inp = self.halo_policy.next_input(index, inp, out, batch, clock)
         raise AssertionError("unreachable: a backbone has at least one layer")
 
     @torch.no_grad()
