@@ -36,9 +36,11 @@ from pandas.io.formats.style import Styler
 from visagnn.bench.store import ResultsStore
 
 METHOD_COLORS = {
-    "sage": "#8c564b", "clustergcn": "#e377c2", "sgc": "#7f7f7f", "gcn": "#bcbd22",
-    "gat": "#17becf", "appnp": "#393b79", "gas": "#1f77b4", "graphfm": "#9467bd",
-    "refresh": "#2ca02c", "lmc": "#ff7f0e", "visagnn-cat": "#8c0a2e", "visagnn-sum": "#d62728",
+    "sage": "#8c564b", "fastgcn": "#c49c94", "ladies": "#dbdb8d", "clustergcn": "#e377c2",
+    "graphsaint": "#f7b6d2", "sgc": "#7f7f7f", "gcn": "#bcbd22", "gat": "#17becf",
+    "appnp": "#393b79", "vrgcn": "#9edae5", "mvsgnn": "#aec7e8", "gas": "#1f77b4",
+    "graphfm": "#9467bd", "refresh": "#2ca02c", "lmc": "#ff7f0e", "visagnn-cat": "#8c0a2e",
+    "visagnn-sum": "#d62728",
 }
 """One colour per method, the same in every figure (VISAGNN in reds); the methods in the
 order of the paper's Table 1, which is the order of every table and legend."""
