@@ -127,15 +127,15 @@ def test_a_partition_point_records_metis_and_its_file(measured):
     assert record["num_parts"] == num_parts(TINY_NODES)
 
 
-def fake_record(point: ScalePoint, partition_file: str | None, peak: float = 1000.0,
-                activations: float = 100.0) -> dict[str, Any]:
+def fake_record(point: ScalePoint, partition_file: str | None) -> dict[str, Any]:
     """A measured record of ``point`` with round numbers, as a measuring process returns it."""
     if point.is_partition:
-        return {"base_mb": 400.0, "generate_peak_mb": 450.0, "partition_peak_mb": peak,
+        return {"base_mb": 400.0, "generate_peak_mb": 450.0, "partition_peak_mb": 1000.0,
                 "partition_s": 1.0, "partition_file": partition_file}
-    return {"base_mb": 400.0, "epoch_peak_mb": peak, "pyg_epoch_peak_mb": peak - 10,
+    return {"base_mb": 400.0, "generate_peak_mb": 450.0, "fill_peak_mb": 1200.0,
+            "epoch_peak_mb": 1000.0, "pyg_epoch_peak_mb": 950.0, "pyg_activations_mb": 80.0,
             "memory": {"features_mb": 100.0, "graph_mb": 100.0, "histories_mb": 200.0,
-                       "model_mb": 1.0, "activations_mb": activations, "peak_mb": peak}}
+                       "model_mb": 1.0, "activations_mb": 100.0, "peak_mb": 1200.0}}
 
 
 class FakeExecutor:
@@ -185,19 +185,20 @@ def test_a_recorded_point_is_not_measured_again(tmp_path):
     assert store.latest()["N10000_gas"]["status"] == "ok"
 
 
-def test_the_estimate_scales_the_breakdown_of_the_largest_smaller_point():
+def test_the_estimate_extrapolates_each_phase_of_the_largest_smaller_point():
     reference = {"key": "N100000_gas", "num_nodes": 100_000, "method": "gas",
                  "history_dtype": "float32", "history_storage": "auto", "status": "ok",
-                 **fake_record(ScalePoint(100_000, "gas"), None, peak=1500.0)}
+                 **fake_record(ScalePoint(100_000, "gas"), None)}
     smaller = {**reference, "key": "N10000_gas", "num_nodes": 10_000}
     other = {**reference, "key": "N100000_gas_bfloat16", "history_dtype": "bfloat16"}
-    point = ScalePoint(1_000_000, "gas")
-    estimate = estimate_peak(point, [smaller, reference, other])
+    estimate = estimate_peak(ScalePoint(1_000_000, "gas"), [smaller, reference, other])
     assert estimate is not None and estimate.reference == "N100000_gas"
-    # growth 10 of features + graph + histories + what the breakdown misses (1500 - 400 -
-    # 501 - 100 = 499); activations × the batch's growth (40,000 / 25,000 nodes); the model
-    rest = 1500 - 400 - 501
-    assert estimate.peak_mb == pytest.approx(400 + 10 * (400 + rest) + 100 * 40_000 / 25_000 + 1)
+    # 10 times the nodes; the batch grows from 25,000 to 40,000 nodes (P = 20 to 125)
+    batch_growth = 40_000 / 25_000
+    phases = {"generate": 400 + 10 * 50, "fill": 400 + 10 * 800,
+              "epoch": 400 + 10 * (600 - 100) + batch_growth * 100,
+              "pyg_epoch": 400 + 10 * (550 - 80) + batch_growth * 80}
+    assert estimate.peak_mb == pytest.approx(max(phases.values())) == 8400
     assert estimate_peak(ScalePoint(10_000, "gas"), [smaller, reference]) is None
     assert estimate_peak(ScalePoint(1_000_000, "visagnn-sum"), [reference]) is None
 
@@ -210,11 +211,11 @@ def test_a_point_that_would_not_fit_is_skipped_with_the_reason(tmp_path):
     run_scale([ScalePoint(1_000_000, "gas")], store, executor, memory_mb=2000,
               log=lambda line: None)
     latest = store.latest()
-    # METIS: 400 + 100 × (1000 - 400) MiB; GAS: far more than 2000 MiB
+    # METIS: 400 + 100 × (1000 - 400) MiB
     assert latest["N1000000_partition"]["status"] == "skipped"
-    assert re.fullmatch(r"estimated peak 60400 MiB \(from the breakdown of N10000_partition\) "
-                        r"exceeds the 2000 MiB available",
-                        latest["N1000000_partition"]["reason"])
+    assert latest["N1000000_partition"]["reason"] == (
+        "estimated peak 60400 MiB (from N10000_partition) exceeds the 2000 MiB available")
+    assert latest["N1000000_partition"]["estimated_peak_mb"] == pytest.approx(60400)
     assert latest["N1000000_gas"]["reason"] == "its partition N1000000_partition did not finish"
     assert latest["N1000000_gas"]["hardware"] and latest["N1000000_gas"]["commit"]
     assert executor.measured == ["N10000_partition", "N10000_gas"]

@@ -1,22 +1,20 @@
-r"""Will a point fit? Its peak memory, extrapolated from the breakdown of a smaller point.
+r"""Will a point fit? Its peak memory, extrapolated phase by phase from a smaller point.
 
 The reference is the largest finished point of the same method and history storage with fewer
-nodes :math:`N_r`. At a fixed average degree the graph, the features and the histories grow
-with :math:`N`, one batch's activations with the batch's nodes :math:`n_B` (which stop growing
-once the parts reach their full size), the model not at all:
+nodes :math:`N_r`. At a fixed average degree, what a phase holds grows with :math:`N` (graph,
+features, histories, exact inference's batches and outputs: its batches are an eighth of the
+parts), except one training step's activations, which grow with the training batch's nodes
+:math:`n_B` (constant once the parts reach their full size). So each phase :math:`k` of the
+reference, with peak RSS :math:`p_k` and activations :math:`a_k` (the breakdown's for the
+training epoch, the baseline's for the PyG epoch, none for the others), gives
 
 .. math::
-    \widehat{\mathrm{peak}}(N) = m_0 + \frac{N}{N_r}\,(F + G + H + R)
-        + \frac{n_B(N)}{n_B(N_r)}\,A + M,
-    \qquad R = \max\big(\mathrm{peak}_r - m_0 - (F + G + H + A + M),\ 0\big)
+    \hat p_k(N) = m_0 + \frac{N}{N_r}\,\big(p_k - m_0 - a_k\big) + \frac{n_B(N)}{n_B(N_r)}\,a_k,
+    \qquad \widehat{\mathrm{peak}}(N) = \max_k \hat p_k(N),
 
-with the reference's features :math:`F`, graph :math:`G`, histories :math:`H`, activations
-:math:`A`, model :math:`M`, the process's memory at its start :math:`m_0` (the interpreter and
-its libraries) and its largest peak over every phase :math:`\mathrm{peak}_r`; :math:`R` is
-what the breakdown does not hold (exact inference's outputs, the graph generator's and the
-batches' transients), which grows with :math:`N` too. A partition point extrapolates METIS's
-peak, :math:`m_0 + \frac{N}{N_r}(\mathrm{peak}_r - m_0)`. Without a smaller reference there is
-no estimate, and the point runs.
+with :math:`m_0` the reference process's memory at its start (the interpreter and its
+libraries, which does not grow). A partition point has no activations: METIS's peak grows with
+the graph. Without a smaller reference there is no estimate, and the point runs.
 """
 
 from __future__ import annotations
@@ -26,11 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from visagnn.bench.scaling.family import ScalePoint
+from visagnn.bench.scaling.measure import METHOD_PHASES, PARTITION_PHASES
 
-BREAKDOWN = ("features_mb", "graph_mb", "histories_mb", "activations_mb", "model_mb")
-"""The memory breakdown's parts (:func:`visagnn.run_summary.run_summary`)."""
-GROWING = ("features_mb", "graph_mb", "histories_mb")
-"""The parts that grow with the number of nodes."""
+PHASES = tuple(dict.fromkeys((*PARTITION_PHASES, *METHOD_PHASES)))
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,6 @@ class Estimate:
 
     peak_mb: float
     reference: str
-
-
-def largest_peak_mb(record: dict[str, Any]) -> float:
-    """The largest peak RSS over every phase of a record."""
-    return max(value for name, value in record.items()
-               if name.endswith("_peak_mb") and value is not None)
 
 
 def reference_point(point: ScalePoint, records: Iterable[dict[str, Any]]
@@ -58,6 +48,14 @@ def reference_point(point: ScalePoint, records: Iterable[dict[str, Any]]
     return max(smaller, key=lambda record: record["num_nodes"], default=None)
 
 
+def phase_activations_mb(record: dict[str, Any]) -> dict[str, float]:
+    """The activations each training phase of ``record`` held at its peak step."""
+    if "memory" not in record:
+        return {}
+    return {"epoch": record["memory"]["activations_mb"],
+            "pyg_epoch": record.get("pyg_activations_mb", 0.0)}
+
+
 def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estimate | None:
     """The estimated peak RSS of ``point`` (see the module docstring), ``None`` without a
     smaller finished point to extrapolate from."""
@@ -65,13 +63,13 @@ def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estim
     if reference is None:
         return None
     growth = point.num_nodes / reference["num_nodes"]
-    base, peak = reference["base_mb"], largest_peak_mb(reference)
-    if point.is_partition:
-        return Estimate(base + growth * (peak - base), reference["key"])
-    breakdown = reference["memory"]
-    rest = max(peak - base - sum(breakdown[part] for part in BREAKDOWN), 0.0)
     batch_growth = (point.batch_nodes
                     / ScalePoint(reference["num_nodes"], point.method).batch_nodes)
-    estimate = (base + growth * (sum(breakdown[part] for part in GROWING) + rest)
-                + batch_growth * breakdown["activations_mb"] + breakdown["model_mb"])
-    return Estimate(estimate, reference["key"])
+    base, activations = reference["base_mb"], phase_activations_mb(reference)
+    peaks = []
+    for phase in PHASES:
+        peak = reference.get(f"{phase}_peak_mb")
+        if peak is not None:
+            held = activations.get(phase, 0.0)
+            peaks.append(base + growth * (peak - base - held) + batch_growth * held)
+    return Estimate(max(peaks), reference["key"])

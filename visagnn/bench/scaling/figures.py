@@ -114,5 +114,9 @@ def memory_figure(points: pd.DataFrame) -> Figure | None:
                          marker="o", ax=axis)
             _log_log(axis, "MiB")
             axis.set_title(label)
-            axis.legend(title=None, fontsize=8)
+            if axis is axes[-1]:
+                axis.legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
+                            frameon=False)
+            else:
+                axis.get_legend().remove()
     return _finish(figure, "Memory breakdown against graph size", points)

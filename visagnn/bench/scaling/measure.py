@@ -22,8 +22,11 @@ pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` 
              (:mod:`visagnn.bench.scaling.baseline`), measured the same way
 ===========  ==========================================================================
 
-A partition point has ``generate`` and ``partition`` (METIS from scratch, its cache file
-replaced).
+Both epochs run under a saved-tensor meter (a Python hook per tensor autograd saves, as the
+first epoch of every training run does), so the two are timed the same way; the method's epoch
+starts and the baseline's restarts the loader's random generator from the same state, so the
+baseline replays the method's batches exactly. A partition point has ``generate`` and
+``partition`` (METIS from scratch, its cache file replaced).
 """
 
 from __future__ import annotations

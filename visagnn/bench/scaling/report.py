@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from visagnn.bench.scaling.estimate import BREAKDOWN
 from visagnn.bench.scaling.family import PARTITION
+from visagnn.bench.scaling.measure import METHOD_PHASES
 from visagnn.bench.scaling.store import ScaleStore
 from visagnn.bench.tables import significant, styled
 
@@ -50,7 +50,7 @@ def load(results: str | Path) -> pd.DataFrame:
     points["label"] = [key.split("_", 1)[1] for key in points["key"]]
     measured = (points["status"] == "ok") & (points["method"] != PARTITION)
     if measured.any():
-        breakdown = points[[f"memory.{part}" for part in BREAKDOWN]].sum(axis=1)
+        breakdown = points[list(COMPONENTS)].sum(axis=1)
         peak = points["memory.peak_mb"]
         points.loc[measured, "ratio"] = points["epoch_s"] / points["pyg_epoch_s"]
         points.loc[measured, "breakdown_mb"] = breakdown
@@ -197,6 +197,10 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         "exact outputs (MiB)": methods["exact_outputs_mb"].map(_number),
         "process at start (MiB)": methods["base_mb"].map(_number),
         "peak RSS (MiB)": methods["memory.peak_mb"].map(_number),
+        "estimated (MiB)": methods["estimated_peak_mb"].map(_number)
+        if "estimated_peak_mb" in methods else "—",
+        "largest phase peak (MiB)": methods[[f"{phase}_peak_mb" for phase in METHOD_PHASES]]
+        .max(axis=1).map(_number),
         "breakdown / peak": methods["breakdown_share"].map(lambda share: f"{share:.2f}"),
         "accounted / peak": methods["accounted_share"].map(lambda share: f"{share:.2f}"),
         "METIS peak (MiB)": methods["num_nodes"].map(metis).map(_number),
@@ -206,7 +210,10 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         "that autograd kept for one step's backward pass), the measured peak RSS of the "
         "training phases (build, fill, epoch, inference), and their ratio; accounted adds what "
         "the breakdown leaves out: the process at its start and the exact-inference outputs. "
-        "METIS runs in a process of its own. " + provenance_note(methods))
+        "Estimated: the largest phase peak the runner predicted before the point from a smaller "
+        "one (skipping the point when it exceeds the memory available), to compare with the "
+        "largest phase peak measured (PyG epoch included). METIS runs in a process of its own. "
+        + provenance_note(methods))
     return styled(table, table, caption, best=None).hide(axis="index")
 
 

@@ -32,7 +32,7 @@ import torch
 import visagnn
 from visagnn.bench import NOTEBOOKS
 from visagnn.bench.provenance import provenance
-from visagnn.bench.scaling.estimate import estimate_peak
+from visagnn.bench.scaling.estimate import Estimate, estimate_peak
 from visagnn.bench.scaling.family import ScalePoint
 from visagnn.bench.scaling.store import ScaleStore
 from visagnn.memory import available_memory_mb
@@ -105,8 +105,8 @@ def planned(points: Sequence[ScalePoint]) -> list[ScalePoint]:
     return list(ordered.values())
 
 
-def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]],
-                available_mb: float) -> str | None:
+def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]], available_mb: float,
+                estimate: Estimate | None) -> str | None:
     """Why ``point`` should not run now (see the module docstring), ``None`` if it should."""
     if not point.is_partition:
         partition = latest.get(point.partition_point().key)
@@ -117,10 +117,9 @@ def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]],
                 and ScalePoint(point.num_nodes, record["method"], record["history_dtype"],
                                record["history_storage"]) == point):
             return f"the smaller point {record['key']} was killed ({record['error']})"
-    estimate = estimate_peak(point, latest.values())
     if estimate is not None and estimate.peak_mb > available_mb:
-        return (f"estimated peak {estimate.peak_mb:.0f} MiB (from the breakdown of "
-                f"{estimate.reference}) exceeds the {available_mb:.0f} MiB available")
+        return (f"estimated peak {estimate.peak_mb:.0f} MiB (from {estimate.reference}) "
+                f"exceeds the {available_mb:.0f} MiB available")
     return None
 
 
@@ -144,11 +143,15 @@ def run_scale(points: Sequence[ScalePoint], store: ScaleStore, executor: PointEx
         latest = store.latest()
         available = memory_mb if memory_mb is not None else available_memory_mb(
             torch.device("cpu"))
-        reason = skip_reason(point, latest, available)
+        estimate = estimate_peak(point, latest.values())
+        context = {"available_mb": available, "note": note,
+                   "estimated_peak_mb": estimate.peak_mb if estimate else None,
+                   "estimated_from": estimate.reference if estimate else None}
+        reason = skip_reason(point, latest, available, estimate)
         if reason is not None:
             log(f"{header}: skipped: {reason}")
-            recorded.append(store.record(point, "skipped", reason=reason, available_mb=available,
-                                         note=note, **provenance("cpu")))
+            recorded.append(store.record(point, "skipped", reason=reason, **context,
+                                         **provenance("cpu")))
             continue
         log(f"{header}: measuring")
         partition_file = (None if point.is_partition
@@ -158,10 +161,9 @@ def run_scale(points: Sequence[ScalePoint], store: ScaleStore, executor: PointEx
         except PointFailed as exc:
             log(f"{header}: failed: {exc.error}")
             recorded.append(store.record(point, "failed", error=exc.error, details=exc.details,
-                                         killed=exc.killed, available_mb=available, note=note,
-                                         **provenance("cpu")))
+                                         killed=exc.killed, **context, **provenance("cpu")))
             continue
-        recorded.append(store.record(point, "ok", available_mb=available, note=note, **record))
+        recorded.append(store.record(point, "ok", **context, **record))
     return recorded
 
 
