@@ -55,6 +55,7 @@ from visagnn.graph import CSRGraph
 from visagnn.memory import MB, PeakMemory, SavedTensorMeter
 from visagnn.methods import create_method
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.partition_batches import inference_parts
 from visagnn.partitioners import partition_cache_file, partition_graph
 from visagnn.records import write_json_atomic
 from visagnn.train import seed_everything
@@ -165,7 +166,9 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
         # what layer-wise inference returns, held beside the histories while it runs
         "exact_outputs_mb": dataset.data.num_nodes * sum(widths) * 4 / MB,
         "num_edges": dataset.data.num_edges, "num_parts": config.num_parts,
-        "batch_parts": config.batch_parts, "config": asdict(config),
+        "batch_parts": config.batch_parts,
+        "inference_parts": inference_parts(config.num_parts, config.batch_parts),
+        "config": asdict(config),
         **geometry_fields(steps),
     }
 

@@ -195,6 +195,7 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         "N": methods["num_nodes"], "method": methods["label"], **columns,
         "breakdown (MiB)": methods["breakdown_mb"].map(_number),
         "exact outputs (MiB)": methods["exact_outputs_mb"].map(_number),
+        "inference batch (parts)": methods["inference_parts"].astype(int),
         "process at start (MiB)": methods["base_mb"].map(_number),
         "peak RSS (MiB)": methods["memory.peak_mb"].map(_number),
         "estimated (MiB)": methods["estimated_peak_mb"].map(_number)
@@ -210,6 +211,8 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         "that autograd kept for one step's backward pass), the measured peak RSS of the "
         "training phases (build, fill, epoch, inference), and their ratio; accounted adds what "
         "the breakdown leaves out: the process at its start and the exact-inference outputs. "
+        "Exact inference (history fill, evaluation) visits the parts in batches of the "
+        "given size, at most 8 per layer: its transients grow with N. "
         "Estimated: the largest phase peak the runner predicted before the point from a smaller "
         "one (skipping the point when it exceeds the memory available), to compare with the "
         "largest phase peak measured (PyG epoch included). METIS runs in a process of its own. "
