@@ -1,7 +1,10 @@
 """nox sessions: ``tests`` and ``lint``; ``demo``, ``benchmark`` and ``report`` run the
 benchmark suite (``python -m visagnn grid`` / ``report``), results in ``results/``, HTML in
-``reports/`` (open ``reports/index.html``); both are ignored by git, so these sessions change no
-tracked file. ``reference`` alone writes the committed reference in ``reports/reference/``.
+``reports/`` (open ``reports/index.html``); ``scale`` runs the scaling benchmark
+(``python -m visagnn scale``: ``results/scale/``, ``reports/scale/scale.html``). All of these are
+ignored by git, so these sessions change no tracked file. ``reference`` alone writes the
+committed reference in ``reports/reference/``, and ``scale -- --reference`` the scaling one in
+``reports/reference/scale/``.
 
 The torch requirement is one variable: ``VISAGNN_TORCH`` overrides it, e.g. on a GPU box
 ``VISAGNN_TORCH="torch --index-url https://download.pytorch.org/whl/cu124" nox -s benchmark``.
@@ -85,6 +88,20 @@ def reference(session: nox.Session) -> None:
     session.run("python", "-m", "visagnn", "grid", "--grid", "reference",
                 "--results", "reports/reference/results", "--reports", "reports/reference",
                 *session.posargs)
+
+
+@nox.session
+def scale(session: nox.Session) -> None:
+    """The scaling benchmark, then ``reports/scale/scale.html``: GAS and VISAGNN-Sum on
+    products-shaped synthetic graphs of 10^4 to 2.4 × 10^6 nodes, each point in a fresh process,
+    a point that would not fit in memory skipped; it resumes where it stopped.
+
+    Hours on a CPU for the largest sizes; e.g. ``nox -s scale -- --nodes 10000 100000`` for a
+    few sizes, ``nox -s scale -- --reference`` for the committed reference
+    (``python -m visagnn scale --help`` lists the options).
+    """
+    install_package(session, "notebooks")
+    session.run("python", "-m", "visagnn", "scale", *session.posargs)
 
 
 @nox.session

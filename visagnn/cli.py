@@ -1,7 +1,8 @@
-"""Command line: ``python -m visagnn {run,grid,report} ...``.
+"""Command line: ``python -m visagnn {run,grid,report,scale} ...``.
 
 ``run`` trains one method on one dataset (:mod:`visagnn.run_command`); ``grid`` and ``report``
-run the benchmark suite (:mod:`visagnn.bench.cli`, which needs the ``notebooks`` extra). Each
+run the benchmark suite (:mod:`visagnn.bench.cli`, which needs the ``notebooks`` extra), and
+``scale`` the scaling benchmark (:mod:`visagnn.bench.scaling.cli`, the same extra). Each
 subcommand's module is imported only when that subcommand is chosen, so ``import visagnn.cli``
 and ``python -m visagnn --help`` load neither torch nor the benchmark's notebook stack, and
 ``python -m visagnn run`` never imports :mod:`visagnn.bench`.
@@ -43,6 +44,9 @@ COMMANDS: dict[str, Command] = {
     "report": Command("visagnn.bench.cli:configure_report",
                       "render the reports of a results store, without training",
                       extra="notebooks"),
+    "scale": Command("visagnn.bench.scaling.cli:configure",
+                     "the scaling benchmark: cost against graph size, and against plain PyG "
+                     "at equal work, then its report", extra="notebooks"),
 }
 
 

@@ -79,6 +79,12 @@ def graph_fingerprint(graph: CSRGraph) -> str:
     return digest.hexdigest()[:20]
 
 
+def partition_cache_file(graph: CSRGraph, num_parts: int, cache_dir: Path) -> Path:
+    """Where :func:`partition_graph` keeps METIS's partition of ``graph`` into ``num_parts``
+    parts: ``<cache_dir>/partition-<fingerprint>-<num_parts>.pt``."""
+    return Path(cache_dir) / f"partition-{graph_fingerprint(graph)}-{num_parts}.pt"
+
+
 def range_partition(num_nodes: int, num_parts: int) -> Partition:
     """The node ids cut into ``num_parts`` contiguous ranges whose sizes differ by one at most,
     the larger ones last; no node moves (``perm`` is the identity).
@@ -94,9 +100,9 @@ def partition_graph(graph: CSRGraph, num_parts: int, cache_dir: Path | None = No
     """Partition ``graph`` into ``num_parts`` contiguous parts with ``partitioner``.
 
     ``metis`` (default): METIS k-way with a fixed seed; with ``cache_dir`` the result is stored
-    as ``partition-<fingerprint>-<num_parts>.pt`` and read back on later calls for the same
-    graph and ``num_parts``. ``ranges``: :func:`range_partition`, never cached, as the cache key
-    (a hash of the graph) would cost more than the partition.
+    in :func:`partition_cache_file` and read back on later calls for the same graph and
+    ``num_parts``. ``ranges``: :func:`range_partition`, never cached, as the cache key (a hash
+    of the graph) would cost more than the partition.
     """
     if not 1 <= num_parts <= graph.num_nodes:
         raise ValueError(f"num_parts must be in [1, {graph.num_nodes}], got {num_parts}")
@@ -106,7 +112,7 @@ def partition_graph(graph: CSRGraph, num_parts: int, cache_dir: Path | None = No
         raise ValueError(f"partitioner must be one of {PARTITIONERS}, got {partitioner!r}")
     cache_file = None
     if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"partition-{graph_fingerprint(graph)}-{num_parts}.pt"
+        cache_file = partition_cache_file(graph, num_parts, cache_dir)
         if cache_file.exists():
             stored = torch.load(cache_file)
             return Partition(perm=stored["perm"], part_ptr=stored["part_ptr"])

@@ -89,5 +89,5 @@ def test_help_lists_every_subcommand_without_importing_them():
     lines = completed.stdout.strip().splitlines()
     assert lines[-1] == "False False"
     help_text = "\n".join(lines)
-    for command in ("run", "grid", "report"):
+    for command in ("run", "grid", "report", "scale"):
         assert f"    {command} " in help_text

@@ -22,6 +22,9 @@ REGENERATE = (
      "resuming where the store stopped"),
     ("nox -s benchmark -- --datasets ogbn-arxiv reddit --device cuda --seeds 5",
      "the paper's grid (Tables 1-6) on a GPU machine with the datasets downloaded"),
+    ("nox -s scale", "the scaling benchmark: GAS and VISAGNN-Sum on products-shaped synthetic "
+                     "graphs of 10^4 to 2.4 × 10^6 nodes against plain PyG at equal work, "
+                     "into reports/scale/scale.html"),
     ("nox -s report -- --results DIR",
      "render the pages of the results store in DIR (default results/) into reports/, "
      "without training"),

@@ -53,6 +53,41 @@ def _write_lines_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             handle.write(json.dumps(row) + "\n")
 
 
+def append_line(path: Path, row: dict[str, Any]) -> dict[str, Any]:
+    """Append ``row`` as one JSON line to ``path`` in one write, under an exclusive ``flock``,
+    and fsync it: concurrent writers never interleave, and a crash loses at most this line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(row, default=str) + "\n"
+    with path.open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:  # a line torn by a crash must not swallow this one
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(line.encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return row
+
+
+def read_lines(path: Path, offset: int = 0) -> list[dict[str, Any]]:
+    """The JSON lines of ``path`` from byte ``offset`` on, without lines torn by a crash
+    (none when the file does not exist)."""
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        lines = handle.read().decode().splitlines()
+    rows = []
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # torn by a crash while that line was being written
+            continue
+    return rows
+
+
 class ResultsStore:
     """The runs and epochs of a benchmark under ``folder`` (see the module docstring)."""
 
@@ -108,19 +143,7 @@ class ResultsStore:
                 **provenance(spec.config.device)}
 
     def _append(self, row: dict[str, Any]) -> dict[str, Any]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(row, default=str) + "\n"
-        with self.runs_path.open("a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:  # a line torn by a crash must not swallow this one
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-            handle.write(line.encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        return row
+        return append_line(self.runs_path, row)
 
     # reading
 
@@ -132,18 +155,7 @@ class ResultsStore:
         return {row["key"] for row in self._lines(offset)}
 
     def _lines(self, offset: int = 0) -> list[dict[str, Any]]:
-        if not self.runs_path.exists():
-            return []
-        with self.runs_path.open("rb") as handle:
-            handle.seek(offset)
-            lines = handle.read().decode().splitlines()
-        rows = []
-        for line in lines:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:  # torn by a crash while that run was being recorded
-                continue
-        return rows
+        return read_lines(self.runs_path, offset)
 
     def latest(self) -> dict[str, dict[str, Any]]:
         """The last recorded attempt of every key, in the order the keys first appeared."""

@@ -1,0 +1,217 @@
+"""Measuring one point of the scaling benchmark, in the process that runs this module.
+
+``python -m visagnn.bench.scaling.measure --point JSON --output FILE`` measures one
+:class:`~visagnn.bench.scaling.family.ScalePoint` and writes its record to ``FILE`` as JSON (or
+``{"error": ..., "details": ...}`` when it raises); :mod:`visagnn.bench.scaling.runner` starts
+one such process per point, so that every peak memory is that point's alone.
+
+A method point goes through these phases, each timed (wall seconds ``<phase>_s`` and CPU
+seconds ``<phase>_cpu_s`` of the process) and with its own peak resident set size
+``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase):
+
+===========  ==========================================================================
+generate     the products-shaped synthetic graph
+build        the method: the partition read from the cache (the partition point wrote
+             it), the graph and features in partition order, histories, model
+fill         the histories filled with exact embeddings (``prepare``)
+epoch        one training epoch, its activations measured
+             (:class:`~visagnn.memory.SavedTensorMeter`)
+inference    exact layer-wise inference of every node (``predict``, which also refreshes the
+             histories, as every evaluation of a training run does)
+pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` layers
+             (:mod:`visagnn.bench.scaling.baseline`), measured the same way
+===========  ==========================================================================
+
+Both epochs run under a saved-tensor meter (a Python hook per tensor autograd saves, as the
+first epoch of every training run does), so the two are timed the same way; the method's epoch
+starts and the baseline's restarts the loader's random generator from the same state, so the
+baseline replays the method's batches exactly. A partition point has ``generate`` and
+``partition`` (METIS from scratch, its cache file replaced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+import torch
+
+from visagnn.bench.provenance import provenance
+from visagnn.bench.scaling.baseline import StepGeometry, equal_work_epoch, plain_gat
+from visagnn.bench.scaling.family import ScalePoint
+from visagnn.cache import cache_folder
+from visagnn.datasets.synthetic import load_synthetic
+from visagnn.graph import CSRGraph
+from visagnn.memory import MB, PeakMemory, SavedTensorMeter
+from visagnn.methods import create_method
+from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.partition_batches import inference_parts
+from visagnn.partitioners import partition_cache_file, partition_graph
+from visagnn.records import write_json_atomic
+from visagnn.train import seed_everything
+
+METHOD_PHASES = ("generate", "build", "fill", "epoch", "inference", "pyg_epoch")
+PARTITION_PHASES = ("generate", "partition")
+TRAINING_PHASES = ("build", "fill", "epoch", "inference")
+"""The phases whose peak is the breakdown's ``peak_mb``: a training run's, from building the
+method to its evaluation (as :func:`visagnn.train.run` measures it)."""
+
+
+class Phases:
+    """Wall time, CPU time and peak RSS of named phases, as the flat fields of a record."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        memory = PeakMemory(torch.device("cpu"))
+        memory.reset()
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.fields.update({f"{name}_s": time.perf_counter() - wall,
+                            f"{name}_cpu_s": time.process_time() - cpu,
+                            f"{name}_peak_mb": memory.peak_mb()})
+        print(f"  {name}: {self.fields[f'{name}_s']:.1f} s, peak "
+              f"{self.fields[f'{name}_peak_mb']:.0f} MiB", file=sys.stderr, flush=True)
+
+    def peak_mb(self, names: Sequence[str]) -> float:
+        return max(self.fields[f"{name}_peak_mb"] for name in names)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes, this one included), where known."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def geometry_fields(steps: Sequence[StepGeometry]) -> dict[str, float]:
+    """Steps per epoch and the mean and largest in-batch nodes, halo nodes and edges per step."""
+    columns = {"batch_nodes": [step.batch_size for step in steps],
+               "halo_nodes": [step.num_nodes - step.batch_size for step in steps],
+               "batch_edges": [step.num_edges for step in steps]}
+    fields: dict[str, float] = {"steps": len(steps)}
+    for name, values in columns.items():
+        fields[f"{name}_mean"] = fmean(values) if values else 0.0
+        fields[f"{name}_max"] = max(values, default=0)
+    return fields
+
+
+def measure_partition(point: ScalePoint) -> dict[str, Any]:
+    """METIS on the point's graph, its cache file rewritten (the method points read it)."""
+    phases = Phases()
+    with phases.phase("generate"):
+        data = load_synthetic(point.synthetic_config()).data
+    folder = cache_folder("partitions")
+    with phases.phase("partition"):
+        graph = CSRGraph.from_edge_index(data.edge_index, data.num_nodes)
+        cache_file = partition_cache_file(graph, point.num_parts, folder)
+        cache_file.unlink(missing_ok=True)
+        partition = partition_graph(graph, point.num_parts, folder)
+    part = torch.empty_like(partition.perm)
+    part[partition.perm] = partition.part_of_new_ids()
+    source, target = data.edge_index
+    return {**phases.fields, "num_edges": data.num_edges, "num_parts": point.num_parts,
+            "edge_cut": float((part[source] != part[target]).double().mean()),
+            "partition_file": str(cache_file)}
+
+
+def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
+    """The phases of a method point (see the module docstring) and its memory breakdown."""
+    if not partition_file.exists():
+        raise FileNotFoundError(f"the partition {partition_file} is missing: measure the "
+                                f"partition point {point.partition_point().key} first")
+    phases = Phases()
+    with phases.phase("generate"):
+        dataset = load_synthetic(point.synthetic_config())
+    config = point.run_config()
+    seed_everything(config.seed)
+    with phases.phase("build"):
+        method = create_method(dataset, config)
+    if not isinstance(method, HistoricalMethod):
+        raise TypeError(f"{point.method} is not a historical method")
+    with phases.phase("fill"):
+        method.prepare()
+    activations = SavedTensorMeter(exclude=method.model.parameters())
+    batch_order = method.loader.generator.get_state()
+    with phases.phase("epoch"), activations.measuring():
+        loss = method.train_epoch(1)
+    with phases.phase("inference"):
+        method.predict()
+    memory = {**method.memory_breakdown(), "activations_mb": activations.peak_mb,
+              "peak_mb": phases.peak_mb(TRAINING_PHASES)}
+
+    method.loader.generator.set_state(batch_order)  # the epoch's batches again, in its order
+    model = plain_gat(config, dataset.data.num_features, dataset.num_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    baseline_activations = SavedTensorMeter(exclude=model.parameters())
+    with phases.phase("pyg_epoch"), baseline_activations.measuring():
+        steps = equal_work_epoch(model, optimizer, method.training_batches(), method.parted.y,
+                                 config.grad_clip)
+
+    widths = [*method.backbone.hidden_dims, dataset.num_classes]
+    return {
+        **phases.fields, "loss": loss, "memory": memory,
+        "pyg_activations_mb": baseline_activations.peak_mb,
+        # what layer-wise inference returns, held beside the histories while it runs
+        "exact_outputs_mb": dataset.data.num_nodes * sum(widths) * 4 / MB,
+        "num_edges": dataset.data.num_edges, "num_parts": config.num_parts,
+        "batch_parts": config.batch_parts,
+        "inference_parts": inference_parts(config.num_parts, config.batch_parts),
+        "config": asdict(config),
+        **geometry_fields(steps),
+    }
+
+
+def measure(point: ScalePoint, partition_file: Path | None = None) -> dict[str, Any]:
+    """The record of ``point``: its phases, where it ran (provenance, threads, the machine's
+    load before and after, the memory available at the start) and the process's memory at
+    the start (``base_mb``: the interpreter and its libraries)."""
+    memory = PeakMemory(torch.device("cpu"))
+    memory.reset()
+    start = {"base_mb": memory.baseline_mb, "load_start": load_average(),
+             "threads": torch.get_num_threads()}
+    if point.is_partition:
+        fields = measure_partition(point)
+    else:
+        if partition_file is None:
+            raise ValueError(f"{point.key} needs the file of its partition")
+        fields = measure_method(point, partition_file)
+    return {**start, **fields, "load_end": load_average(), **provenance("cpu")}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--point", required=True, help="the ScalePoint's fields as JSON")
+    parser.add_argument("--output", type=Path, required=True, help="where the record goes")
+    parser.add_argument("--partition-file", type=Path, default=None,
+                        help="the partition point's cache file (method points)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    try:
+        point = ScalePoint(**json.loads(args.point))
+        print(f"{point.key}:", file=sys.stderr, flush=True)
+        record = measure(point, args.partition_file)
+    except Exception as exc:
+        write_json_atomic(args.output, {"error": f"{type(exc).__name__}: {exc}",
+                                        "details": "".join(traceback.format_exception(exc))})
+        return 1
+    write_json_atomic(args.output, record)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
