@@ -4,7 +4,11 @@ import torch
 from tests.graphs import write_community_graph
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, resolve_config
-from visagnn.methods.partition_batches import INFERENCE_BATCHES, inference_parts
+from visagnn.methods.partition_batches import (
+    INFERENCE_BATCHES,
+    INFERENCE_EDGES,
+    inference_parts,
+)
 from visagnn.nn.backbone import LayerInput
 from visagnn.train import run
 
@@ -114,9 +118,22 @@ def test_true_staleness_is_measured_before_the_refresh_and_zero_right_after(tmp_
     (80, 1, 10), (80, 10, 10), (80, 20, 20), (4, 1, 1), (1000, 100, 125), (5, 5, 5)])
 def test_inference_batches_are_at_least_the_training_batches_and_at_most_eight(
         num_parts, batch_parts, expected):
-    parts = inference_parts(num_parts, batch_parts)
+    parts = inference_parts(num_parts, batch_parts, num_edges=10_000)
     assert parts == expected
     assert -(-num_parts // parts) <= max(INFERENCE_BATCHES, -(-num_parts // batch_parts))
+
+
+@pytest.mark.parametrize("num_parts, batch_parts, num_edges, expected", [
+    (300, 5, 62_000_000, 9),  # ogbn-products' size: 9 parts of ~207k edges, not 38
+    (300, 20, 62_000_000, 20),  # never fewer than the training batch
+    (40, 10, 2_300_000, 10),  # ogbn-arxiv's size: the count bound decides
+])
+def test_inference_batches_hold_about_the_edge_budget_on_large_graphs(
+        num_parts, batch_parts, num_edges, expected):
+    parts = inference_parts(num_parts, batch_parts, num_edges)
+    assert parts == expected
+    if parts > batch_parts:
+        assert parts * num_edges / num_parts <= INFERENCE_EDGES
 
 
 def scores_and_losses(records):

@@ -23,18 +23,24 @@ from visagnn.prefetch import prefetch
 
 INFERENCE_BATCHES = 8
 """Exact inference visits the parts in at most this many batches per layer."""
+INFERENCE_EDGES = 2_000_000
+"""Unless a batch would then hold more edges than this: exact inference's memory grows with its
+batch's edges (about 2.4 kB per edge for a GAT of 4 heads × 64 on CPU)."""
 
 
-def inference_parts(num_parts: int, batch_parts: int) -> int:
+def inference_parts(num_parts: int, batch_parts: int, num_edges: int) -> int:
     """Parts per batch of exact inference: the training batch's ``B``, or more where that
-    leaves more than :data:`INFERENCE_BATCHES` batches per layer.
+    leaves more than :data:`INFERENCE_BATCHES` batches per layer, but no more than hold about
+    :data:`INFERENCE_EDGES` of the graph's ``num_edges`` edges (never fewer than ``B``).
 
     An inference batch keeps no activation for a backward pass, so a few more parts than a
     training batch fit where the training batch fits; with few parts per batch (heavy
-    staleness, ``B = 1``) the per-batch overhead would otherwise dominate every evaluation and
-    the exact-halo oracle's inference at every step.
+    staleness, ``B = 1``) the per-batch overhead would otherwise dominate every evaluation. On
+    a large graph the edge bound keeps exact inference within a few GB.
     """
-    return min(num_parts, max(batch_parts, -(-num_parts // INFERENCE_BATCHES)))
+    by_count = -(-num_parts // INFERENCE_BATCHES)
+    by_edges = max(1, INFERENCE_EDGES * num_parts // max(num_edges, 1))
+    return min(num_parts, max(batch_parts, min(by_count, by_edges)))
 
 
 class PartitionBatchMethod(Method):
@@ -66,7 +72,8 @@ class PartitionBatchMethod(Method):
             shuffle_fixed=True,
         )
         self.inference_loader = PartitionBatchLoader(
-            batcher, inference_parts(config.num_parts, config.batch_parts), shuffle=False)
+            batcher, inference_parts(config.num_parts, config.batch_parts,
+                                     self.parted.graph.num_edges), shuffle=False)
         self.model = self.build_model().to(self.device)
         self.optimizer = torch.optim.Adam(
             self.parameter_groups(), lr=config.lr, weight_decay=config.weight_decay

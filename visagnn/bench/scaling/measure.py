@@ -167,7 +167,8 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
         "exact_outputs_mb": dataset.data.num_nodes * sum(widths) * 4 / MB,
         "num_edges": dataset.data.num_edges, "num_parts": config.num_parts,
         "batch_parts": config.batch_parts,
-        "inference_parts": inference_parts(config.num_parts, config.batch_parts),
+        "inference_parts": inference_parts(config.num_parts, config.batch_parts,
+                                           dataset.data.num_edges),
         "config": asdict(config),
         **geometry_fields(steps),
     }
