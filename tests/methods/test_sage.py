@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.methods import resolve_config
-from visagnn.methods.sage import SAGEOptions, chunk_partition
+from visagnn.methods.sage import SAGEOptions
+from visagnn.methods.seed_batches import chunk_partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
 from visagnn.sampler import NeighborSampler

@@ -49,7 +49,7 @@ class FastGCN(LayerwiseSamplingMethod):
     options_class = FastGCNOptions
     sampler: FastGCNSampler
 
-    def build_sampler(self, adjacency: NormalizedAdjacency) -> FastGCNSampler:
+    def layer_sampler(self, adjacency: NormalizedAdjacency) -> FastGCNSampler:
         return FastGCNSampler(adjacency, self.config.num_layers, self.options.layer_size,
                               self.generator)
 

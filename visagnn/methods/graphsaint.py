@@ -18,7 +18,7 @@ from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.methods.sage import chunk_partition
+from visagnn.methods.seed_batches import chunk_partition
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.full_graph import FullGraphModel
 from visagnn.nn.gcn_backbone import GCNBackbone, inverse_sqrt_degree

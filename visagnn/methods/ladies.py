@@ -38,6 +38,6 @@ class LADIES(LayerwiseSamplingMethod):
     name = "ladies"
     options_class = LADIESOptions
 
-    def build_sampler(self, adjacency: NormalizedAdjacency) -> LADIESSampler:
+    def layer_sampler(self, adjacency: NormalizedAdjacency) -> LADIESSampler:
         return LADIESSampler(adjacency, self.config.num_layers, self.options.layer_size,
                              self.generator)

@@ -5,20 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
-
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.config import RunConfig
-from visagnn.datasets import GraphDataset
-from visagnn.graph import CSRGraph
-from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.nn.blocks import forward_blocks, layerwise_inference
+from visagnn.methods.seed_batches import SeedBatchMethod
 from visagnn.nn.sage import SAGEBackbone
-from visagnn.partitioners import Partition
 from visagnn.sampler import NeighborSampler
 
 DEFAULT_FANOUTS: dict[int, tuple[int, ...]] = {2: (25, 10), 3: (15, 10, 5)}
@@ -58,20 +47,14 @@ class SAGEOptions:
         return fanouts
 
 
-def chunk_partition(num_nodes: int, size: int) -> Partition:
-    """Consecutive node ranges of ``size`` nodes as the parts of an identity partition."""
-    ptr = torch.arange(0, num_nodes, size)
-    part_ptr = torch.cat([ptr, torch.tensor([num_nodes])])
-    return Partition(perm=torch.arange(num_nodes), part_ptr=part_ptr)
-
-
 @register_method
-class GraphSAGE(Method):
+class GraphSAGE(SeedBatchMethod):
     """GraphSAGE-mean with a fresh uniform sample of neighbours at every layer of every batch.
 
     Each epoch shuffles the training nodes into batches of ``batch_size`` seeds; a seed's
     ``L``-hop computation graph is sampled by :class:`~visagnn.sampler.NeighborSampler` with
-    ``fanouts``. Evaluation is exact layer-wise inference with every neighbour.
+    ``fanouts`` (:class:`~visagnn.methods.seed_batches.SeedBatchMethod`). Evaluation is exact
+    layer-wise inference with every neighbour.
 
     Defaults: ``K = 2`` layers, fan-outs 25 and 10, 256 hidden units (the official code's 128
     per half of the concatenation), batches of 512, Adam with lr 0.01 (the paper's and the
@@ -83,53 +66,17 @@ class GraphSAGE(Method):
 
     name = "sage"
     options_class = SAGEOptions
+    sampler: NeighborSampler
 
-    def __init__(self, dataset: GraphDataset, config: RunConfig, options: SAGEOptions) -> None:
-        super().__init__(dataset, config, options)
-        data = dataset.data
-        graph = CSRGraph.from_edge_index(data.edge_index, data.num_nodes)
-        self.generator = torch.Generator().manual_seed(config.seed)
-        self.sampler = NeighborSampler(
-            graph, options.fanout_list(config.num_layers), self.generator
+    def build_sampler(self) -> NeighborSampler:
+        return NeighborSampler(self.graph, self.options.fanout_list(self.config.num_layers),
+                               self.generator)
+
+    def build_backbone(self) -> SAGEBackbone:
+        return SAGEBackbone(
+            self.dataset.data.x.size(1), self.config.hidden_channels, self.dataset.num_classes,
+            num_layers=self.config.num_layers, dropout=self.config.dropout,
         )
-        self.x = data.x.pin_memory() if self.device.type == "cuda" else data.x
-        self.y = data.y
-        self.train_nodes = data.train_mask.nonzero().flatten()
-        batcher = SubgraphBatcher(graph, chunk_partition(data.num_nodes, options.batch_size))
-        self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
-        self.model = SAGEBackbone(
-            data.x.size(1), config.hidden_channels, dataset.num_classes,
-            num_layers=config.num_layers, dropout=config.dropout,
-        ).to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
-
-    def train_step(self, seeds: Tensor) -> float:
-        """One optimizer step on the sampled computation graph of ``seeds`` (CPU ids)."""
-        blocks = self.sampler.sample(seeds)
-        x = self.x[blocks[0].n_id].to(self.device, non_blocking=True)
-        out = forward_blocks(self.model, x, [block.to(self.device) for block in blocks])
-        loss = F.cross_entropy(out, self.y[seeds].to(self.device))
-        return optimizer_step(loss, self.model, self.optimizer, self.config.grad_clip)
-
-    def train_epoch(self, epoch: int) -> float:
-        self.model.train()
-        order = torch.randperm(self.train_nodes.numel(), generator=self.generator)
-        losses = [self.train_step(seeds)
-                  for seeds in self.train_nodes[order].split(self.options.batch_size)]
-        return sum(losses) / max(len(losses), 1)
-
-    def predict(self) -> Tensor:
-        self.model.eval()
-        return layerwise_inference(self.model, self.x, self.inference_loader)[-1]
-
-    def memory_tensors(self) -> dict[str, list[Tensor]]:
-        """Also the features read by steps and the sampler's CSR graph."""
-        held = super().memory_tensors()
-        held["features"].append(self.x)
-        held["graph"] += [self.sampler.graph.rowptr, self.sampler.graph.col]
-        return held
 
     def describe(self) -> dict[str, Any]:
         return {"fanouts": self.sampler.fanouts, "batch_size": self.options.batch_size}
