@@ -73,7 +73,9 @@ def fake_result(spec: RunSpec, status: str = "ok") -> RunResult:
     summary = run_summary(
         spec.dataset, spec.config, variant.options, status, records,
         best, "accuracy", peak_mem_mb=100.0 + 10 * seed,
-        added_mem_mb=20.0 + seed, error="needs 9000 MB, may use 100 MB" if status == "oom"
+        added_mem_mb=20.0 + seed, memory={"features_mb": 10.0, "histories_mb": 5.0 + seed,
+                                           "activations_mb": 6.0, "peak_mb": 100.0 + 10 * seed},
+        error="needs 9000 MB, may use 100 MB" if status == "oom"
         else None)
     return RunResult(summary, records)
 

@@ -136,12 +136,26 @@ def accuracy_table(data: ReportData) -> Styler | None:
     return styled(text, mean, caption)
 
 
+MEMORY_PARTS = ("features_mb", "graph_mb", "histories_mb", "model_mb", "activations_mb")
+"""The parts of a run's memory breakdown (its summary's ``memory``) that its tensors hold."""
+
+
+def tensor_memory_mb(memory: object) -> float:
+    """MB the method's tensors hold (:data:`MEMORY_PARTS` of a run's memory breakdown): what
+    the method adds, whatever else the process holds; NaN without a breakdown."""
+    if not isinstance(memory, dict):
+        return float("nan")
+    return float(sum(memory.get(part) or 0.0 for part in MEMORY_PARTS))
+
+
 def cost_table(data: ReportData) -> Styler | None:
-    """Paper Table 3: peak memory, seconds per training epoch and total training seconds."""
+    """Paper Table 3: the method's memory, peak memory, seconds per training epoch and total
+    training seconds."""
     runs = selected_main(data.runs) if not data.runs.empty else data.runs
     if runs.empty:
         return None
-    measures = {"added memory (MB)": "added_mem_mb", "peak RSS (MB)": "peak_mem_mb",
+    runs = runs.assign(tensor_mb=[tensor_memory_mb(memory) for memory in runs["memory"]])
+    measures = {"method memory (MB)": "tensor_mb", "peak RSS (MB)": "peak_mem_mb",
                 "s / epoch": "mean_epoch_s", "training (s)": "train_s"}
     text_columns, mean_columns = {}, {}
     for dataset in dataset_order(runs):
@@ -164,11 +178,12 @@ def cost_table(data: ReportData) -> Styler | None:
     index = ordered(text.index)
     text, mean = text.loc[index].fillna("—"), mean.reindex(index)
     text.index.name = "method"
-    caption = ("Memory the method adds (MB: its peak minus the process's memory before the "
-               "method was built, i.e. features, histories, model and batches), the process's "
-               "total peak (GPU memory allocated on CUDA, resident set size on CPU), mean "
-               "seconds per training epoch, and total training seconds, at the settings of "
-               "the accuracy table (paper Table 3); lowest in bold; — where the run did not "
+    caption = ("The memory the method's tensors hold (MB: features, graph, histories, model "
+               "and one training batch's saved activations, from each run's memory "
+               "breakdown), the process's total peak (GPU memory allocated on CUDA, resident "
+               "set size on CPU, of a notebook kernel that ran earlier runs too), mean seconds "
+               "per training epoch, and total training seconds, at the settings of the "
+               "accuracy table (paper Table 3); lowest in bold; — where the run did not "
                "record it. " + finished_note(runs))
     return styled(text, mean, caption, best=min)
 
