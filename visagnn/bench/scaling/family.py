@@ -23,10 +23,10 @@ histories fits a 24 GiB machine; products' own 150 parts of which 20 per batch w
 about 30 GB for activations alone.
 
 Exact inference (the history fill and every evaluation) visits the parts in at most 8 batches
-per layer (:func:`~visagnn.methods.partition_batches.inference_parts`), so its batches grow
-with ``N`` beyond ``P = 40``: 38 parts, about 8 × 10^6 edges, at 2.4 × 10^6 nodes. GATConv's
-forward holds about 2.4 KB per edge of the batch while it runs (measured), so these phases, not
-the training epoch, set the peak of the largest points.
+per layer, of at most about 2 × 10^6 edges
+(:func:`~visagnn.methods.partition_batches.inference_parts`): 9 parts at 2.4 × 10^6 nodes.
+GATConv's forward holds about 2.4 KB per edge of the batch while it runs (measured), about
+5 GB there.
 """
 
 from __future__ import annotations
