@@ -81,7 +81,7 @@ def reference(session: nox.Session) -> None:
     """The committed reference results: ``reports/reference/results`` and its HTML pages in
     ``reports/reference/``.
 
-    3.5 hours of single-core training; ``nox -s reference -- --root DIR --jobs 2`` points at
+    3.8 hours of single-core training; ``nox -s reference -- --root DIR --jobs 2`` points at
     the data and runs two notebooks at a time.
     """
     install_package(session, "notebooks")
