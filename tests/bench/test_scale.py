@@ -41,6 +41,8 @@ def measured() -> dict[str, Any]:
     """The partition point and the GAS point of the smallest graph, measured in this process,
     with what GAS's steps and the baseline's steps received."""
     point = ScalePoint(TINY_NODES, "gas")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the worker sets it; a module fixture precedes one_thread
     partition = measure(point.partition_point())
     gas_steps: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     baseline_steps: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
@@ -58,10 +60,13 @@ def measured() -> dict[str, Any]:
                 yield batch, train_rows, x
         return equal_work_epoch(model, optimizer, replay(), labels, grad_clip)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(HistoricalMethod, "train_step", recording_train_step)
-        patch.setattr(measure_module, "equal_work_epoch", recording_baseline)
-        record = measure(point, Path(partition["partition_file"]))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(HistoricalMethod, "train_step", recording_train_step)
+            patch.setattr(measure_module, "equal_work_epoch", recording_baseline)
+            record = measure(point, Path(partition["partition_file"]))
+    finally:
+        torch.set_num_threads(threads)
     return {"partition": partition, "gas": record, "gas_steps": gas_steps,
             "baseline_steps": baseline_steps}
 
@@ -116,7 +121,7 @@ def test_a_method_point_records_every_phase_and_the_breakdown(measured):
     assert record["num_edges"] / TINY_NODES > 15  # products-shaped: ~26 at large N
     for field in ("hardware", "commit", "date", "torch", "load_start", "load_end"):
         assert record[field] is not None, field
-    assert record["threads"] == torch.get_num_threads()
+    assert record["threads"] == 1
 
 
 def test_a_partition_point_records_metis_and_its_file(measured):
