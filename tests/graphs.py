@@ -8,6 +8,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
+from visagnn.nn.backbone import Backbone, LayerInput
+
 
 def random_community_graph(
     num_nodes: int, num_edges: int, communities: int, seed: int
@@ -37,3 +39,14 @@ def write_community_graph(path: Path, num_nodes: int = 400, num_classes: int = 4
                 val_mask=(split >= 0.3) & (split < 0.5), test_mask=split >= 0.5)
     torch.save(data, path)
     return path
+
+
+def full_batch_forward(backbone: Backbone, graph, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every layer's output of ``backbone`` on the whole ``graph`` (a CSR graph) at once: the
+    reference the mini-batch computations are checked against."""
+    h, outputs = x, []
+    for index in range(backbone.num_layers):
+        inp = LayerInput(h, graph.edge_index, torch.arange(graph.num_nodes), graph.num_nodes)
+        h = backbone.layer(index, inp)
+        outputs.append(h)
+    return outputs

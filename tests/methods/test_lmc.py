@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.graphs import write_community_graph
+from tests.graphs import full_batch_forward, write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser
 from visagnn.clock import Clock
@@ -42,15 +42,6 @@ def community(csr):
     partition = partition_graph(csr, num_parts=8)
     graph = csr.permute(partition.perm)
     return graph, SubgraphBatcher(graph, partition), torch.randn(240, 16)
-
-
-def full_batch_forward(backbone, graph, x):
-    h, outputs = x, []
-    for index in range(backbone.num_layers):
-        inp = LayerInput(h, graph.edge_index, torch.arange(graph.num_nodes), graph.num_nodes)
-        h = backbone.layer(index, inp)
-        outputs.append(h)
-    return outputs
 
 
 def test_halo_neighbourhood_of_a_path():

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.graphs import write_community_graph
+from tests.graphs import full_batch_forward, write_community_graph
 from visagnn.batch import SubgraphBatcher
 from visagnn.cli import main
 from visagnn.clock import Clock
@@ -120,15 +120,6 @@ def test_the_importance_weighted_loss_is_unbiased_for_the_batch_loss(batched):
     frequency = drawn[train_nodes] / len(draws)
     assert (frequency - expected_p).abs().max() < 0.04  # each node is drawn with its p_i
     assert policy.epoch_extras()["sampled_fraction"] == pytest.approx(0.3, abs=0.01)
-
-
-def full_batch_forward(backbone, graph, x):
-    h, outputs = x, []
-    for index in range(backbone.num_layers):
-        inp = LayerInput(h, graph.edge_index, torch.arange(graph.num_nodes), graph.num_nodes)
-        h = backbone.layer(index, inp)
-        outputs.append(h)
-    return outputs
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from tests.graphs import write_community_graph
+from tests.graphs import full_batch_forward, write_community_graph
 from visagnn.batch import SubgraphBatcher
 from visagnn.cli import main
 from visagnn.clock import Clock
@@ -23,15 +23,6 @@ from visagnn.train import run
 def undirected(edges: list[tuple[int, int]], num_nodes: int) -> CSRGraph:
     edge_index = torch.tensor(edges).t()
     return CSRGraph.from_edge_index(torch.cat([edge_index, edge_index.flip(0)], dim=1), num_nodes)
-
-
-def full_batch_forward(backbone, graph, x):
-    h, outputs = x, []
-    for index in range(backbone.num_layers):
-        inp = LayerInput(h, graph.edge_index, torch.arange(graph.num_nodes), graph.num_nodes)
-        h = backbone.layer(index, inp)
-        outputs.append(h)
-    return outputs
 
 
 @pytest.fixture
