@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from tests.devices import CUDA, needs_cuda
 from visagnn.history import History, HistoryStorage, layer_histories
 
 
@@ -65,16 +66,33 @@ def test_a_16_bit_history_round_trips_within_its_precision(dtype, tolerance, pla
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_16_bit_rows_take_half_the_bytes_and_the_state_stays_float32(dtype):
+def test_16_bit_rows_and_last_exact_rows_take_half_the_bytes_and_the_rate_stays_float32(dtype):
     full = History(100, 16, track_drift=True)
     half = History(100, 16, storage=HistoryStorage(dtype=dtype), track_drift=True)
     assert half.embedding.nbytes * 2 == full.embedding.nbytes == 100 * 16 * 4
     for history in (full, half):
         history.refresh(torch.zeros(100, 16), iteration=0)
-        history.refresh(torch.ones(100, 16), iteration=2)
-    assert half.drift_velocity.dtype == half._exact.dtype == torch.float32
+        history.refresh(torch.ones(100, 16), iteration=2)  # exactly representable in both
+    assert half._exact.dtype == half.embedding.dtype and half.drift_rate.dtype == torch.float32
     assert torch.equal(half.drift_rate, full.drift_rate)
-    assert full.nbytes - half.nbytes == 100 * 16 * 2
+    assert full.nbytes - half.nbytes == 2 * 100 * 16 * 2  # the rows and the last exact rows
+
+
+def test_the_drift_rate_is_the_norm_of_the_velocity_it_keeps_only_when_asked(monkeypatch):
+    generator = torch.Generator().manual_seed(3)
+    first, second = torch.randn(2, 70, 6, generator=generator)
+    lean = History(70, 6, track_drift=True)
+    full = History(70, 6, keep_velocity=True)
+    assert full.track_drift
+    monkeypatch.setattr("visagnn.history.DRIFT_CHUNK", 16)  # chunks, the last one short
+    for history in (lean, full):
+        history.fill(first, iteration=2)
+        history.refresh(second, iteration=6)
+    velocity = (second - first) / 4
+    assert lean.drift_velocity is None and lean.nbytes < full.nbytes
+    assert torch.allclose(full.drift_velocity, velocity)
+    assert torch.equal(lean.drift_rate, full.drift_rate)
+    assert torch.allclose(lean.drift_rate, velocity.norm(dim=-1))
 
 
 def test_a_memory_mapped_history_leaves_no_file_behind(tmp_path, monkeypatch):
@@ -85,6 +103,10 @@ def test_a_memory_mapped_history_leaves_no_file_behind(tmp_path, monkeypatch):
     assert torch.equal(history.pull(torch.tensor([29, 0])), torch.tensor([[1.0] * 4, [0.0] * 4]))
     twin = history.empty_like()
     assert twin.place == "mmap" and twin.embedding.eq(0).all()
+    drifting = History(30, 4, storage=HistoryStorage("mmap"), track_drift=True)
+    drifting.refresh(torch.ones(30, 4), iteration=0)  # the last exact rows are mapped too
+    assert drifting._exact.untyped_storage().filename is not None
+    assert list((tmp_path / "histories").iterdir()) == []
 
 
 def test_places_resolve_by_device():
@@ -95,3 +117,32 @@ def test_places_resolve_by_device():
         History(4, 2, storage=HistoryStorage("pinned"))
     with pytest.raises(ValueError, match="dtype"):
         HistoryStorage(dtype="float64")
+
+
+@needs_cuda
+@pytest.mark.parametrize("place", ["pinned", "device", "ram", "mmap"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_on_cuda_every_place_holds_the_rows_a_cpu_history_holds(place, dtype):
+    storage = HistoryStorage(place, dtype)
+    on_cpu = History(60, 5, storage=HistoryStorage("ram", dtype), track_drift=True)
+    on_cuda = History(60, 5, CUDA, storage, track_drift=True)
+    assert on_cuda.place == place and on_cuda.embedding.is_pinned() == (place == "pinned")
+    assert on_cuda.storage_device.type == ("cuda" if place == "device" else "cpu")
+    generator = torch.Generator().manual_seed(1)
+    for iteration in range(1, 6):
+        n_id = torch.randperm(60, generator=generator)[:25]
+        values = torch.randn(25, 5, generator=generator)
+        on_cpu.push(n_id, values, iteration)
+        on_cuda.push(n_id.to(CUDA), values.to(CUDA), iteration)
+        read = torch.randperm(60, generator=generator)[:30]
+        pulled = on_cuda.pull(read.to(CUDA))
+        assert pulled.device.type == "cuda" and pulled.dtype == torch.float32
+        assert torch.equal(pulled.cpu(), on_cpu.pull(read))
+    for iteration in (6, 8):
+        exact = torch.randn(60, 5, generator=generator)
+        on_cpu.refresh(exact, iteration)
+        on_cuda.refresh(exact.to(CUDA), iteration)
+    assert torch.equal(on_cuda.pull(torch.arange(60, device=CUDA)).cpu(),
+                       on_cpu.pull(torch.arange(60)))
+    assert torch.allclose(on_cuda.drift_rate.cpu(), on_cpu.drift_rate)
+    assert torch.equal(on_cuda.persistence(9).cpu(), on_cpu.persistence(9))

@@ -1,5 +1,6 @@
 import torch
 
+from tests.devices import CUDA, needs_cuda
 from visagnn.staging import GROWTH, StagingBuffer
 
 
@@ -30,3 +31,23 @@ def test_scatter_writes_the_rows_in_the_store_dtype():
     buffer = staging.buffer
     staging.scatter(store, torch.tensor([1]), torch.tensor([[5.0, 6.0]]))
     assert staging.buffer is buffer and store[1].tolist() == [5.0, 6.0]
+
+
+@needs_cuda
+def test_on_cuda_transfers_reuse_one_pinned_buffer_on_their_own_stream():
+    staging = StagingBuffer(4, torch.float16, CUDA)
+    assert staging.stream is not None
+    store = torch.randn(500, 4).half()
+    pulled = []
+    for start in range(0, 400, 40):  # each gather rewrites the buffer while earlier copies run
+        index = torch.arange(start, start + 40).flip(0)
+        pulled.append((index, staging.gather(store, index)))
+    buffer = staging.buffer
+    assert staging.capacity == 40 and buffer.is_pinned()
+    for index, rows in pulled:
+        assert rows.device.type == "cuda" and rows.dtype == torch.float32
+        assert torch.equal(rows.cpu(), store[index].float())
+    values = torch.randn(40, 4, device=CUDA) * 3
+    staging.scatter(store, torch.arange(100, 140), values)
+    assert staging.buffer is buffer
+    assert torch.equal(store[100:140], values.half().cpu())

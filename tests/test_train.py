@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from tests.devices import needs_cuda
 from tests.graphs import write_community_graph
-from visagnn.methods import resolve_config
+from visagnn.methods import METHODS, resolve_config
 from visagnn.train import run
 
 FAST = dict(epochs=30, num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)
@@ -58,3 +59,36 @@ def test_evaluation_every_k_epochs_and_after_the_last(graph_path, tmp_path):
     best = max((r for r in result.records if "val" in r), key=lambda r: r["val"])
     assert result.summary["best_epoch"] == best["epoch"]
     assert result.summary["mean_eval_s"] > 0
+
+
+@needs_cuda
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_trains_and_evaluates_on_cuda_as_on_cpu(method, graph_path, tmp_path):
+    """Without dropout the steps draw the same batches and samples on either device (their
+    generators are on the CPU), so the records agree up to float rounding."""
+    settings = dict(FAST, epochs=3, dropout=0.0, eval_every=1)
+    results = {device: run(resolve_config(str(graph_path), method, root=str(tmp_path),
+                                          device=device, **settings), progress=False)
+               for device in ("cpu", "cuda")}
+    on_cpu, on_cuda = results["cpu"], results["cuda"]
+    assert on_cuda.summary["status"] == "ok", on_cuda.summary.get("error")
+    assert on_cuda.summary["peak_mem_mb"] > 0
+    losses = [[record["loss"] for record in result.records] for result in (on_cpu, on_cuda)]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-3, abs=1e-4)
+    for key in ("train", "val", "test"):
+        scores = [[record[key] for record in result.records] for result in (on_cpu, on_cuda)]
+        assert scores[1] == pytest.approx(scores[0], abs=0.02)
+
+
+@needs_cuda
+@pytest.mark.parametrize("history_storage", ["pinned", "device", "mmap"])
+def test_on_cuda_prefetching_and_every_history_place_train_as_the_plain_loop(
+        history_storage, graph_path, tmp_path):
+    settings = dict(FAST, epochs=3, device="cuda", root=str(tmp_path))
+    plain = run(resolve_config(str(graph_path), "visagnn-sum", **settings), progress=False)
+    other = run(resolve_config(str(graph_path), "visagnn-sum", prefetch=True,
+                               history_storage=history_storage, **settings), progress=False)
+    assert other.summary["status"] == "ok", other.summary.get("error")
+    for mine, theirs in zip(other.records, plain.records, strict=True):
+        assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+        assert mine["val"] == pytest.approx(theirs["val"], abs=0.02)

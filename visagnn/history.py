@@ -67,6 +67,10 @@ DEFAULT_STORAGE = HistoryStorage()
 """Rows in float32, in RAM on CPU and pinned RAM on CUDA."""
 
 
+DRIFT_CHUNK = 65_536
+"""Rows per step when a refresh measures the drift."""
+
+
 def mapped_zeros(rows: int, dim: int, dtype: torch.dtype) -> Tensor:
     """A ``[rows, dim]`` zero tensor backed by a shared memory-mapped file in the cache folder.
 
@@ -85,7 +89,7 @@ def mapped_zeros(rows: int, dim: int, dtype: torch.dtype) -> Tensor:
 
 
 class History:
-    """Historical embeddings ``h̃_j`` of one hidden layer for all ``N`` nodes, plus staleness state.
+    r"""Historical embeddings ``h̃_j`` of one hidden layer for all ``N`` nodes, plus staleness state.
 
     Next to the ``[N, D]`` embeddings it keeps, per node:
 
@@ -94,12 +98,14 @@ class History:
     * ``grad_norm[j]``: ``‖∂L/∂h_j‖``, the norm of the loss gradient with respect to ``j``'s
       embedding the last time ``j`` was in the batch, written by :meth:`record_grad_norm` in the
       backward pass, and ``grad_seen[j]``, whether that ever happened;
-    * with ``track_drift``, ``drift_velocity[j]``: how ``j``'s exact embedding moves per
-      iteration, ``(e_j(t_k) - e_j(t_{k-1})) / (t_k - t_{k-1})`` between the exact embeddings
-      ``e`` of the last two :meth:`refresh` calls, and its norm :attr:`drift_rate` (NaN until
-      two refreshes have happened). Exact rows are eval-mode rows, so the drift measures
-      parameter change, not dropout noise; the price is two more ``[N, D]`` tensors (the last
-      exact rows and the velocity).
+    * with ``track_drift``, :attr:`drift_rate` ``[j]``: how fast ``j``'s exact embedding
+      moves per iteration, :math:`\lVert v_j \rVert` with
+      :math:`v_j = (e_j(t_k) - e_j(t_{k-1})) / (t_k - t_{k-1})` between the exact embeddings
+      ``e`` of the last two :meth:`refresh` calls (NaN until two refreshes have happened), and
+      with ``keep_velocity`` also ``drift_velocity[j]`` :math:`= v_j` itself. Exact rows are
+      eval-mode rows, so the drift measures parameter change, not dropout noise; the price is
+      one more ``[N, D]`` tensor (the last exact rows, in the rows' dtype and place), and a
+      second one for the velocity.
 
     Rows are written two ways: :meth:`push` (a training step's in-batch rows) and
     :meth:`refresh` (exact rows of every node, e.g. from an evaluation's exact inference);
@@ -110,9 +116,10 @@ class History:
     on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
     device. When the rows are on the CPU and the device is CUDA, pulls and pushes go through
     reused pinned buffers on their own stream (:class:`~visagnn.staging.StagingBuffer`). The
-    per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift velocity) is float32
-    on the compute device whatever the storage, and the last exact rows of ``track_drift``
-    float32 beside the rows (in RAM when the rows are memory-mapped).
+    per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate and velocity)
+    is float32 on the compute device whatever the storage; the last exact rows of
+    ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
+    the device with ``device``, plain RAM otherwise).
     """
 
     def __init__(
@@ -122,10 +129,12 @@ class History:
         device: torch.device | str = "cpu",
         storage: HistoryStorage = DEFAULT_STORAGE,
         track_drift: bool = False,
+        keep_velocity: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.storage = storage
-        self.track_drift = track_drift
+        self.track_drift = track_drift or keep_velocity
+        self.keep_velocity = keep_velocity
         self.place = storage.resolve(self.device)
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
@@ -142,6 +151,7 @@ class History:
         self.grad_norm = torch.zeros(num_nodes, device=self.device)
         self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
         self.drift_velocity: Tensor | None = None  # known after two refreshes
+        self._drift_rate: Tensor | None = None
         self.refreshed_at: int | None = None
         self._exact: Tensor | None = None  # the last refresh's rows, with track_drift
         self.rows_pulled = 0
@@ -156,13 +166,14 @@ class History:
 
     def empty_like(self) -> History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
-        return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift)
+        return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift,
+                       self.keep_velocity)
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the history holds: the rows, the per-node state (drift state
         included) and the staging buffers of its CUDA transfers."""
         held = [self.embedding, self.last_push, self.grad_norm, self.grad_seen,
-                self.drift_velocity, self._exact]
+                self._drift_rate, self.drift_velocity, self._exact]
         held += [staging.buffer for staging in (self._pulls, self._pushes) if staging is not None]
         return [tensor for tensor in held if tensor is not None]
 
@@ -192,7 +203,7 @@ class History:
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
         norm and drift rate (e.g. with exact embeddings before the first epoch)."""
-        self._exact = self.drift_velocity = None
+        self._exact = self.drift_velocity = self._drift_rate = None
         self.refresh(values, iteration)
         self.grad_norm.zero_()
         self.grad_seen.zero_()
@@ -203,19 +214,44 @@ class History:
         exact = exact.detach().to(self.storage_device, torch.float32)
         if self.track_drift:
             if self._exact is not None and iteration > self.refreshed_at:
-                moved = (exact - self._exact).to(self.device)
-                self.drift_velocity = moved / (iteration - self.refreshed_at)
-            self._exact = exact.clone()
+                self._measure_drift(exact, iteration - self.refreshed_at)
+            if self._exact is None:
+                self._exact = self._rows_like_embedding()
+            self._exact.copy_(exact)
         self.embedding.copy_(exact)
         self.last_push.fill_(iteration)
         self.refreshed_at = iteration
 
+    def _rows_like_embedding(self) -> Tensor:
+        """A zero ``[N, D]`` tensor of the rows' dtype, where the rows are (plain RAM for
+        pinned rows: nothing copies it to the device)."""
+        if self.place == "mmap":
+            return mapped_zeros(self.num_nodes, self.dim, self.dtype)
+        return torch.zeros(self.num_nodes, self.dim, dtype=self.dtype,
+                           device=self.storage_device)
+
+    def _measure_drift(self, exact: Tensor, elapsed: int) -> None:
+        r""":math:`v = (e(t_k) - e(t_{k-1})) / \Delta t` from ``exact`` and the last exact rows,
+        ``DRIFT_CHUNK`` rows at a time (no ``[N, D]`` temporary); its row norms, and ``v``
+        itself with ``keep_velocity``."""
+        rate = torch.empty(self.num_nodes, device=self.device)
+        velocity = (torch.empty(self.num_nodes, self.dim, device=self.device)
+                    if self.keep_velocity else None)
+        for start in range(0, self.num_nodes, DRIFT_CHUNK):
+            rows = slice(start, start + DRIFT_CHUNK)
+            moved = (exact[rows] - self._exact[rows].float()).to(self.device) / elapsed
+            rate[rows] = moved.norm(dim=-1)
+            if velocity is not None:
+                velocity[rows] = moved
+        self._drift_rate, self.drift_velocity = rate, velocity
+
     @property
     def drift_rate(self) -> Tensor:
-        """``‖drift_velocity[j]‖`` of every node; NaN while the velocity is unknown."""
-        if self.drift_velocity is None:
+        r""":math:`\lVert v_j \rVert` of every node; NaN while it is unknown (fewer than two
+        refreshes)."""
+        if self._drift_rate is None:
             return torch.full((self.num_nodes,), float("nan"), device=self.device)
-        return self.drift_velocity.norm(dim=-1)
+        return self._drift_rate
 
     def persistence(self, iteration: int, n_id: Tensor | None = None) -> Tensor:
         """``T_j = iteration - last_push[j]``: iterations since ``j``'s history was written, for
@@ -236,7 +272,9 @@ def layer_histories(
     device: torch.device | str = "cpu",
     storage: HistoryStorage = DEFAULT_STORAGE,
     track_drift: bool = False,
+    keep_velocity: bool = False,
 ) -> list[History]:
     """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
-    return [History(num_nodes, dim, device, storage, track_drift) for dim in dims]
+    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity)
+            for dim in dims]
 

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 import torch
 
+from tests.devices import needs_cuda
 from visagnn.batch import SubgraphBatch
 from visagnn.bench import NOTEBOOKS
 from visagnn.bench.scaling import measure as measure_module
@@ -260,7 +261,10 @@ def test_a_point_that_raises_in_its_process_fails_with_its_error(tmp_path):
     (["--memory-mb", "0"], "--memory-mb must be > 0, got 0"),
     (["--reference", "--reports", "elsewhere"],
      "--reference sets the folders: give neither --results nor --reports with it"),
-    (["--history-storage", "pinned"], "argument --history-storage: invalid choice: 'pinned'"),
+    (["--history-storage", "pinned"],
+     "--history-storage pinned needs --device cuda; valid on cpu: auto, ram, mmap"),
+    (["--history-storage", "disk"], "argument --history-storage: invalid choice: 'disk'"),
+    (["--device", "tpu"], "--device must be cpu, cuda or cuda:N, got 'tpu'"),
     (["--nodes", "many"], "argument --nodes: invalid int value: 'many'"),
 ])
 def test_bad_scale_arguments_are_one_line_with_the_flag_and_exit_2(arguments, message, capsys,
@@ -273,6 +277,30 @@ def test_bad_scale_arguments_are_one_line_with_the_flag_and_exit_2(arguments, me
     assert err.startswith("python -m visagnn scale: error: ") and err.count("\n") == 1
     assert message in err
     assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="torch sees a CUDA device here")
+def test_cuda_without_a_device_is_a_one_line_error(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["scale", "--device", "cuda", "--results", str(tmp_path / "store")])
+    assert capsys.readouterr().err.endswith(
+        "--device cuda: torch sees no CUDA device here; valid: cpu\n")
+
+
+@needs_cuda
+@pytest.mark.parametrize("method", ["gas", "visagnn-sum"])
+def test_on_cuda_a_point_records_each_phase_s_device_memory(measured, method):
+    point = ScalePoint(TINY_NODES, method, device="cuda")
+    assert point.key == f"N{TINY_NODES}_{method}_cuda"
+    record = measure(point, Path(measured["partition"]["partition_file"]))
+    assert record["config"]["device"] == "cuda" and math.isfinite(record["loss"])
+    assert record["warmup_epochs"] == 1 and measured["gas"]["warmup_epochs"] == 0
+    assert record["hardware"] == torch.cuda.get_device_name()
+    for phase in METHOD_PHASES[1:]:  # generating the graph allocates nothing on the device
+        assert record[f"{phase}_gpu_peak_mb"] > 0, phase
+    on_cpu = measured["gas"]
+    assert record["steps"] == on_cpu["steps"]  # the batches do not depend on the device
+    assert record["batch_edges_mean"] == on_cpu["batch_edges_mean"]
 
 
 def test_dry_run_lists_the_points_and_measures_nothing(capsys, tmp_path):

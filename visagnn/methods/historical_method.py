@@ -44,7 +44,7 @@ class HistoricalMethod(PartitionBatchMethod):
         policy = self.build_policy()
         track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
-                                    self.history_storage, track_drift)
+                                    self.history_storage, track_drift, policy.keeps_velocity)
         return HistoricalModel(backbone, histories, policy, self.config.push_rows)
 
     @property

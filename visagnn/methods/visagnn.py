@@ -137,6 +137,7 @@ class StalenessHalo(HaloPolicy):
     def __init__(self, options: VisagnnOptions, previous_logits: StalenessLoss | None) -> None:
         self.options = options
         self.tracks_drift = options.criterion == "drift" or options.extrapolate
+        self.keeps_velocity = options.extrapolate
         self.previous_logits = previous_logits
         self.exact_logits: Tensor | None = None
 

@@ -33,6 +33,8 @@ class HaloPolicy:
 
     tracks_drift = False
     """Whether the policy reads :attr:`History.drift_rate` (the histories then keep it)."""
+    keeps_velocity = False
+    """Whether it reads :attr:`History.drift_velocity` (the histories then keep it too)."""
     backbone: Backbone
     histories: list[History]
 

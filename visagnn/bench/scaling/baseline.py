@@ -67,13 +67,17 @@ def equal_work_epoch(model: GATBackbone, optimizer: torch.optim.Optimizer,
                      grad_clip: float | None = None) -> list[StepGeometry]:
     """One optimizer step per ``(batch, train_rows, x)`` of ``steps`` (what a
     :class:`~visagnn.methods.partition_batches.PartitionBatchMethod` trains on: the training
-    rows among the in-batch nodes and the feature rows of ``batch.n_id``), ``labels`` in the
-    batches' node order. Returns each step's geometry."""
+    rows among the in-batch nodes and the feature rows of ``batch.n_id``, on the CPU),
+    ``labels`` in the batches' node order, on the model's device. Returns each step's
+    geometry."""
     model.train()
+    device = next(model.parameters()).device
     geometry = []
     for batch, train_rows, x in steps:
-        out = subgraph_forward(model, x, batch)
-        loss = F.cross_entropy(out[train_rows], labels[batch.batch_nodes[train_rows]])
+        target = labels[batch.batch_nodes[train_rows]].to(device, non_blocking=True)
+        out = subgraph_forward(model, x.to(device, non_blocking=True),
+                               batch.to(device, non_blocking=True))
+        loss = F.cross_entropy(out[train_rows.to(device, non_blocking=True)], target)
         optimizer_step(loss, model, optimizer, grad_clip)
         geometry.append(StepGeometry.of(batch))
     return geometry

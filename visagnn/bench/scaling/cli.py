@@ -38,6 +38,7 @@ SCALE_METHODS = tuple(sorted(name for name, method in METHODS.items()
 replays."""
 CPU_STORAGE = ("auto", "ram", "mmap")
 """History storage on a CPU (pinned and device memory are CUDA's)."""
+CUDA_STORAGE = (*CPU_STORAGE, "pinned", "device")
 
 
 def configure(scale: argparse.ArgumentParser) -> None:
@@ -54,9 +55,13 @@ def configure(scale: argparse.ArgumentParser) -> None:
                             f"valid: {', '.join(SCALE_METHODS)})")
     scale.add_argument("--history-dtype", choices=tuple(HISTORY_DTYPES), default="float32",
                        help="storage dtype of the histories (default: float32)")
-    scale.add_argument("--history-storage", choices=CPU_STORAGE, default="auto",
-                       help="where the histories live: auto (RAM), ram or mmap (a file in the "
-                            "cache folder) (default: auto)")
+    scale.add_argument("--history-storage", choices=CUDA_STORAGE, default="auto",
+                       help="where the histories live: auto (RAM on CPU, pinned RAM on CUDA), "
+                            "ram, mmap (a file in the cache folder), and on CUDA pinned or "
+                            "device (default: auto)")
+    scale.add_argument("--device", default="cpu",
+                       help="where the methods train: cpu (default), cuda or cuda:N (METIS "
+                            "and the graph's generation run on the CPU)")
     scale.add_argument("--threads", type=int, default=1,
                        help="torch CPU threads per point (default: 1; 0: one per core)")
     scale.add_argument("--memory-mb", type=float, default=None,
@@ -109,11 +114,18 @@ def make_points(args: argparse.Namespace) -> list[ScalePoint]:
     if unknown:
         raise UsageError(f"--methods: unknown or without histories: {unknown}; valid methods: "
                          f"{', '.join(SCALE_METHODS)}")
+    if args.device.split(":")[0] not in ("cpu", "cuda"):
+        raise UsageError(f"--device must be cpu, cuda or cuda:N, got {args.device!r}")
+    if args.device != "cpu" and not torch.cuda.is_available():
+        raise UsageError(f"--device {args.device}: torch sees no CUDA device here; valid: cpu")
+    if args.device == "cpu" and args.history_storage not in CPU_STORAGE:
+        raise UsageError(f"--history-storage {args.history_storage} needs --device cuda; "
+                         f"valid on cpu: {', '.join(CPU_STORAGE)}")
     if args.threads < 0:
         raise UsageError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
     if args.memory_mb is not None and args.memory_mb <= 0:
         raise UsageError(f"--memory-mb must be > 0, got {args.memory_mb:g}")
-    return [ScalePoint(nodes, method, args.history_dtype, args.history_storage)
+    return [ScalePoint(nodes, method, args.history_dtype, args.history_storage, args.device)
             for nodes in args.nodes for method in args.methods]
 
 

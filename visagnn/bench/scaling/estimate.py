@@ -1,7 +1,7 @@
 r"""Will a point fit? Its peak memory, extrapolated phase by phase from a smaller point.
 
-The reference is the largest finished point of the same method and history storage with fewer
-nodes :math:`N_r`. At a fixed average degree, what a phase holds grows with :math:`N` (graph,
+The reference is the largest finished point of the same method, history storage and device with
+fewer nodes :math:`N_r`. At a fixed average degree, what a phase holds grows with :math:`N` (graph,
 features, histories, exact inference's batches and outputs: its batches are an eighth of the
 parts), except one training step's activations, which grow with the training batch's nodes
 :math:`n_B` (constant once the parts reach their full size). So each phase :math:`k` of the
@@ -39,11 +39,12 @@ class Estimate:
 
 def reference_point(point: ScalePoint, records: Iterable[dict[str, Any]]
                     ) -> dict[str, Any] | None:
-    """The largest finished point smaller than ``point`` with its method and storage."""
+    """The largest finished point smaller than ``point`` with its method, storage and device."""
     smaller = [record for record in records
                if record["status"] == "ok" and record["method"] == point.method
                and record["history_dtype"] == point.history_dtype
                and record["history_storage"] == point.history_storage
+               and record.get("device", "cpu") == point.device
                and record["num_nodes"] < point.num_nodes]
     return max(smaller, key=lambda record: record["num_nodes"], default=None)
 

@@ -68,7 +68,8 @@ def num_parts(num_nodes: int) -> int:
 class ScalePoint:
     """One measurement: ``method`` (or :data:`PARTITION`) on the products-shaped graph of
     ``num_nodes`` nodes, with histories stored as ``history_dtype`` in ``history_storage``
-    (:class:`~visagnn.history.HistoryStorage`).
+    (:class:`~visagnn.history.HistoryStorage`), trained on ``device`` (``cpu`` or
+    ``cuda[:N]``; a partition point always runs on the CPU).
 
     Raises:
         ValueError: naming the field out of range.
@@ -78,6 +79,7 @@ class ScalePoint:
     method: str
     history_dtype: HistoryDtype = "float32"
     history_storage: HistoryPlace = "auto"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.num_nodes < MIN_NODES:
@@ -88,6 +90,8 @@ class ScalePoint:
         if self.history_storage not in HISTORY_PLACES:
             raise ValueError(f"ScalePoint.history_storage must be one of {HISTORY_PLACES}, "
                              f"got {self.history_storage!r}")
+        if self.device.split(":")[0] not in ("cpu", "cuda"):
+            raise ValueError(f"ScalePoint.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
 
     @property
     def is_partition(self) -> bool:
@@ -95,11 +99,13 @@ class ScalePoint:
 
     @property
     def key(self) -> str:
-        """``N100000_gas``; with non-default history storage e.g. ``N100000_gas_bfloat16``; a
-        partition point's key names neither (its histories do not exist)."""
+        """``N100000_gas``; with non-default history storage or device e.g.
+        ``N100000_gas_bfloat16_cuda``; a partition point's key names none of them (its
+        histories do not exist, and it runs on the CPU)."""
         settings = [] if self.is_partition else [
             value for value, default in ((self.history_dtype, "float32"),
-                                         (self.history_storage, "auto")) if value != default]
+                                         (self.history_storage, "auto"),
+                                         (self.device, "cpu")) if value != default]
         return "_".join([f"N{self.num_nodes}", self.method, *settings])
 
     @property
@@ -123,5 +129,5 @@ class ScalePoint:
         config = resolve_config("ogbn-products", self.method, num_parts=self.num_parts,
                                 batch_parts=BATCH_PARTS, epochs=1, download=False,
                                 history_dtype=self.history_dtype,
-                                history_storage=self.history_storage)
+                                history_storage=self.history_storage, device=self.device)
         return replace(config, dataset="synthetic")

@@ -7,7 +7,9 @@ one such process per point, so that every peak memory is that point's alone.
 
 A method point goes through these phases, each timed (wall seconds ``<phase>_s`` and CPU
 seconds ``<phase>_cpu_s`` of the process) and with its own peak resident set size
-``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase):
+``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase);
+on CUDA a phase ends when the device has finished its work, and its peak of allocated device
+memory is ``<phase>_gpu_peak_mb``:
 
 ===========  ==========================================================================
 generate     the products-shaped synthetic graph
@@ -25,8 +27,10 @@ pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` 
 Both epochs run under a saved-tensor meter (a Python hook per tensor autograd saves, as the
 first epoch of every training run does), so the two are timed the same way; the method's epoch
 starts and the baseline's restarts the loader's random generator from the same state, so the
-baseline replays the method's batches exactly. A partition point has ``generate`` and
-``partition`` (METIS from scratch, its cache file replaced).
+baseline replays the method's batches exactly. On CUDA each of the two is preceded by an
+untimed epoch over the same batches (``warmup_epochs``: the first steps load kernels and grow
+the caching allocator), so that both measure the steady state. A partition point has
+``generate`` and ``partition`` (METIS from scratch, its cache file replaced).
 """
 
 from __future__ import annotations
@@ -62,23 +66,33 @@ from visagnn.train import seed_everything
 
 METHOD_PHASES = ("generate", "build", "fill", "epoch", "inference", "pyg_epoch")
 PARTITION_PHASES = ("generate", "partition")
+CPU = torch.device("cpu")
 TRAINING_PHASES = ("build", "fill", "epoch", "inference")
 """The phases whose peak is the breakdown's ``peak_mb``: a training run's, from building the
 method to its evaluation (as :func:`visagnn.train.run` measures it)."""
 
 
 class Phases:
-    """Wall time, CPU time and peak RSS of named phases, as the flat fields of a record."""
+    """Wall time, CPU time and peak RSS of named phases, as the flat fields of a record; with
+    a CUDA ``device`` also each phase's peak of allocated device memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device = CPU) -> None:
         self.fields: dict[str, float] = {}
+        self.device = device
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        memory = PeakMemory(torch.device("cpu"))
+        memory = PeakMemory(CPU)
+        device_memory = PeakMemory(self.device) if self.device.type == "cuda" else None
+        if device_memory is not None:
+            torch.cuda.synchronize(self.device)
+            device_memory.reset()
         memory.reset()
         wall, cpu = time.perf_counter(), time.process_time()
         yield
+        if device_memory is not None:
+            torch.cuda.synchronize(self.device)
+            self.fields[f"{name}_gpu_peak_mb"] = device_memory.peak_mb()
         self.fields.update({f"{name}_s": time.perf_counter() - wall,
                             f"{name}_cpu_s": time.process_time() - cpu,
                             f"{name}_peak_mb": memory.peak_mb()})
@@ -130,10 +144,10 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
     if not partition_file.exists():
         raise FileNotFoundError(f"the partition {partition_file} is missing: measure the "
                                 f"partition point {point.partition_point().key} first")
-    phases = Phases()
+    config = point.run_config()
+    phases = Phases(config.torch_device)
     with phases.phase("generate"):
         dataset = load_synthetic(point.synthetic_config())
-    config = point.run_config()
     seed_everything(config.seed)
     with phases.phase("build"):
         method = create_method(dataset, config)
@@ -141,8 +155,12 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
         raise TypeError(f"{point.method} is not a historical method")
     with phases.phase("fill"):
         method.prepare()
-    activations = SavedTensorMeter(exclude=method.model.parameters())
+    warmup = method.device.type == "cuda"
     batch_order = method.loader.generator.get_state()
+    if warmup:
+        method.train_epoch(1)
+        method.loader.generator.set_state(batch_order)
+    activations = SavedTensorMeter(exclude=method.model.parameters())
     with phases.phase("epoch"), activations.measuring():
         loss = method.train_epoch(1)
     with phases.phase("inference"):
@@ -150,10 +168,14 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
     memory = {**method.memory_breakdown(), "activations_mb": activations.peak_mb,
               "peak_mb": phases.peak_mb(TRAINING_PHASES)}
 
-    method.loader.generator.set_state(batch_order)  # the epoch's batches again, in its order
-    model = plain_gat(config, dataset.data.num_features, dataset.num_classes)
+    model = plain_gat(config, dataset.data.num_features, dataset.num_classes).to(method.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
                                  weight_decay=config.weight_decay)
+    if warmup:
+        method.loader.generator.set_state(batch_order)
+        equal_work_epoch(model, optimizer, method.training_batches(), method.parted.y,
+                         config.grad_clip)
+    method.loader.generator.set_state(batch_order)  # the epoch's batches again, in its order
     baseline_activations = SavedTensorMeter(exclude=model.parameters())
     with phases.phase("pyg_epoch"), baseline_activations.measuring():
         steps = equal_work_epoch(model, optimizer, method.training_batches(), method.parted.y,
@@ -161,7 +183,7 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
 
     widths = [*method.backbone.hidden_dims, dataset.num_classes]
     return {
-        **phases.fields, "loss": loss, "memory": memory,
+        **phases.fields, "loss": loss, "memory": memory, "warmup_epochs": int(warmup),
         "pyg_activations_mb": baseline_activations.peak_mb,
         # what layer-wise inference returns, held beside the histories while it runs
         "exact_outputs_mb": dataset.data.num_nodes * sum(widths) * 4 / MB,
@@ -188,7 +210,8 @@ def measure(point: ScalePoint, partition_file: Path | None = None) -> dict[str, 
         if partition_file is None:
             raise ValueError(f"{point.key} needs the file of its partition")
         fields = measure_method(point, partition_file)
-    return {**start, **fields, "load_end": load_average(), **provenance("cpu")}
+    device = "cpu" if point.is_partition else point.device
+    return {**start, **fields, "load_end": load_average(), **provenance(device)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -115,7 +115,7 @@ def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]], available_
     for record in latest.values():
         if (record.get("killed") and record["num_nodes"] < point.num_nodes
                 and ScalePoint(point.num_nodes, record["method"], record["history_dtype"],
-                               record["history_storage"]) == point):
+                               record["history_storage"], record.get("device", "cpu")) == point):
             return f"the smaller point {record['key']} was killed ({record['error']})"
     if estimate is not None and estimate.peak_mb > available_mb:
         return (f"estimated peak {estimate.peak_mb:.0f} MiB (from {estimate.reference}) "

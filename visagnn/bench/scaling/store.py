@@ -1,7 +1,7 @@
 """The store of the scaling benchmark: one JSON line per measured (or skipped) point.
 
 ``<folder>/points.jsonl`` holds one line per attempt: the point's fields (``key``,
-``num_nodes``, ``method``, ``history_dtype``, ``history_storage``), ``status`` (``ok``,
+``num_nodes``, ``method``, ``history_dtype``, ``history_storage``, ``device``), ``status`` (``ok``,
 ``skipped`` with ``reason``, or ``failed`` with ``error``) and the record of
 :func:`~visagnn.bench.scaling.measure.measure`. The last line of a key wins; a point whose last
 line is ``ok`` is finished. Lines are appended as the results store's are
