@@ -141,6 +141,7 @@ def fake_record(point: ScalePoint, partition_file: str | None) -> dict[str, Any]
                 "partition_s": 1.0, "partition_file": partition_file}
     return {"base_mb": 400.0, "generate_peak_mb": 450.0, "fill_peak_mb": 1200.0,
             "epoch_peak_mb": 1000.0, "pyg_epoch_peak_mb": 950.0, "pyg_activations_mb": 80.0,
+            "exact_outputs_mb": 50.0, "num_edges": 26 * point.num_nodes,
             "memory": {"features_mb": 100.0, "graph_mb": 100.0, "histories_mb": 200.0,
                        "model_mb": 1.0, "activations_mb": 100.0, "peak_mb": 1200.0}}
 
@@ -200,12 +201,15 @@ def test_the_estimate_extrapolates_each_phase_of_the_largest_smaller_point():
     other = {**reference, "key": "N100000_gas_bfloat16", "history_dtype": "bfloat16"}
     estimate = estimate_peak(ScalePoint(1_000_000, "gas"), [smaller, reference, other])
     assert estimate is not None and estimate.reference == "N100000_gas"
-    # 10 times the nodes; the batch grows from 25,000 to 40,000 nodes (P = 20 to 125)
-    batch_growth = 40_000 / 25_000
-    phases = {"generate": 400 + 10 * 50, "fill": 400 + 10 * 800,
-              "epoch": 400 + 10 * (600 - 100) + batch_growth * 100,
-              "pyg_epoch": 400 + 10 * (550 - 80) + batch_growth * 80}
-    assert estimate.peak_mb == pytest.approx(max(phases.values())) == 8400
+    # 10 times the nodes; P = 20 to 125; a training batch grows from 5 parts of 5,000 nodes to
+    # 5 of 8,000, an inference batch from 5 parts to 9 (2M of the 26M edges)
+    training, inference = 40_000 / 25_000, 9 * 8_000 / 25_000
+    held = 100 + 100 + 200 + 1
+    phases = {"generate": 400 + 10 * 50,
+              "fill": 400 + 10 * (held + 50) + inference * (1200 - 400 - held - 50),
+              "epoch": 400 + 10 * held + training * (1000 - 400 - held),
+              "pyg_epoch": 400 + 10 * held + training * (950 - 400 - held)}
+    assert estimate.peak_mb == pytest.approx(max(phases.values())) == pytest.approx(5915.12)
     assert estimate_peak(ScalePoint(10_000, "gas"), [smaller, reference]) is None
     assert estimate_peak(ScalePoint(1_000_000, "visagnn-sum"), [reference]) is None
 

@@ -1,20 +1,24 @@
 r"""Will a point fit? Its peak memory, extrapolated phase by phase from a smaller point.
 
 The reference is the largest finished point of the same method, history storage and device with
-fewer nodes :math:`N_r`. At a fixed average degree, what a phase holds grows with :math:`N` (graph,
-features, histories, exact inference's batches and outputs: its batches are an eighth of the
-parts), except one training step's activations, which grow with the training batch's nodes
-:math:`n_B` (constant once the parts reach their full size). So each phase :math:`k` of the
-reference, with peak RSS :math:`p_k` and activations :math:`a_k` (the breakdown's for the
-training epoch, the baseline's for the PyG epoch, none for the others), gives
+fewer nodes :math:`N_r`. A phase's peak RSS :math:`p_k` above the process's memory at its
+start :math:`m_0` (the interpreter and its libraries, which does not grow) splits into what the
+run holds, :math:`H_k`, and the workspace of the batch being computed, :math:`W_k = p_k - m_0 -
+H_k`. At a fixed average degree :math:`H_k` grows with :math:`N`: the features, the graph, the
+histories and the model of the breakdown, and for history fill and exact inference also the
+exact embeddings of every layer they return. :math:`W_k` grows with the nodes of the batch: of
+a training batch :math:`n_B` for the two epochs (saved activations and the backward pass's
+temporaries; constant once the parts reach their full size), of an inference batch
+:math:`n_I` for fill and inference (:func:`~visagnn.methods.partition_batches.inference_parts`
+parts). So
 
 .. math::
-    \hat p_k(N) = m_0 + \frac{N}{N_r}\,\big(p_k - m_0 - a_k\big) + \frac{n_B(N)}{n_B(N_r)}\,a_k,
-    \qquad \widehat{\mathrm{peak}}(N) = \max_k \hat p_k(N),
+    \hat p_k(N) = m_0 + \frac{N}{N_r}\,H_k + \frac{n(N)}{n(N_r)}\,W_k,
+    \qquad \widehat{\mathrm{peak}}(N) = \max_k \hat p_k(N).
 
-with :math:`m_0` the reference process's memory at its start (the interpreter and its
-libraries, which does not grow). A partition point has no activations: METIS's peak grows with
-the graph. Without a smaller reference there is no estimate, and the point runs.
+Generating the graph, building the method and METIS (a partition point) hold nothing but the
+graph's own data: all of :math:`p_k - m_0` grows with :math:`N`. Without a smaller reference
+there is no estimate, and the point runs.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from visagnn.bench.scaling.family import ScalePoint
+from visagnn.bench.scaling.family import BATCH_PARTS, ScalePoint, num_parts
 from visagnn.bench.scaling.measure import METHOD_PHASES, PARTITION_PHASES
+from visagnn.methods.partition_batches import inference_parts
 
 PHASES = tuple(dict.fromkeys((*PARTITION_PHASES, *METHOD_PHASES)))
+TRAINING_BATCH_PHASES = ("epoch", "pyg_epoch")
+INFERENCE_BATCH_PHASES = ("fill", "inference")
+HELD = ("features_mb", "graph_mb", "histories_mb", "model_mb")
+"""The breakdown's tensors a method holds throughout."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +58,19 @@ def reference_point(point: ScalePoint, records: Iterable[dict[str, Any]]
     return max(smaller, key=lambda record: record["num_nodes"], default=None)
 
 
-def phase_activations_mb(record: dict[str, Any]) -> dict[str, float]:
-    """The activations each training phase of ``record`` held at its peak step."""
-    if "memory" not in record:
-        return {}
-    return {"epoch": record["memory"]["activations_mb"],
-            "pyg_epoch": record.get("pyg_activations_mb", 0.0)}
+def inference_batch_nodes(num_nodes: int, num_edges: float) -> float:
+    """Nodes per exact-inference batch of the family's graph with ``num_nodes`` nodes."""
+    parts = num_parts(num_nodes)
+    return inference_parts(parts, BATCH_PARTS, int(num_edges)) * num_nodes / parts
+
+
+def held_mb(record: dict[str, Any], phase: str) -> float | None:
+    """:math:`H_k` of ``phase`` in ``record``; ``None`` where all of the phase grows with the
+    graph (generating it, building the method, METIS)."""
+    if phase not in TRAINING_BATCH_PHASES + INFERENCE_BATCH_PHASES or "memory" not in record:
+        return None
+    held = sum(record["memory"][part] for part in HELD)
+    return held + record["exact_outputs_mb"] if phase in INFERENCE_BATCH_PHASES else held
 
 
 def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estimate | None:
@@ -63,14 +79,20 @@ def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estim
     reference = reference_point(point, records)
     if reference is None:
         return None
-    growth = point.num_nodes / reference["num_nodes"]
-    batch_growth = (point.batch_nodes
-                    / ScalePoint(reference["num_nodes"], point.method).batch_nodes)
-    base, activations = reference["base_mb"], phase_activations_mb(reference)
-    peaks = []
+    nodes = reference["num_nodes"]
+    growth = point.num_nodes / nodes
+    training = point.batch_nodes / ScalePoint(nodes, point.method).batch_nodes
+    base, peaks = reference["base_mb"], []
     for phase in PHASES:
         peak = reference.get(f"{phase}_peak_mb")
-        if peak is not None:
-            held = activations.get(phase, 0.0)
-            peaks.append(base + growth * (peak - base - held) + batch_growth * held)
+        if peak is None:
+            continue
+        held = held_mb(reference, phase)
+        if held is None:
+            peaks.append(base + growth * (peak - base))
+            continue
+        batch_growth = training if phase in TRAINING_BATCH_PHASES else (
+            inference_batch_nodes(point.num_nodes, reference["num_edges"] * growth)
+            / inference_batch_nodes(nodes, reference["num_edges"]))
+        peaks.append(base + growth * held + batch_growth * max(peak - base - held, 0.0))
     return Estimate(max(peaks), reference["key"])
