@@ -9,6 +9,7 @@ from torch import Tensor
 
 from visagnn.cache import cache_folder
 from visagnn.datasets import GraphDataset
+from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.partitioners import Partition, PartitionerName, partition_graph
 
@@ -17,12 +18,14 @@ from visagnn.partitioners import Partition, PartitionerName, partition_graph
 class PartitionedGraph:
     """Graph structure, features, labels and masks of a dataset in partition order.
 
-    Row ``k`` of every tensor here belongs to original node ``partition.perm[k]``.
+    Row ``k`` of every tensor here belongs to original node ``partition.perm[k]``; the
+    features are read through ``perm`` from the dataset's own matrix
+    (:class:`~visagnn.feature_rows.FeatureRows`), never copied.
     """
 
     graph: CSRGraph
     partition: Partition
-    x: Tensor
+    x: FeatureRows
     y: Tensor
     train_mask: Tensor
     val_mask: Tensor
@@ -44,7 +47,7 @@ class PartitionedGraph:
         return cls(
             graph=graph.permute(perm),
             partition=partition,
-            x=data.x[perm],
+            x=FeatureRows(data.x, perm),
             y=data.y[perm],
             train_mask=data.train_mask[perm],
             val_mask=data.val_mask[perm],

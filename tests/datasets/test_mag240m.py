@@ -15,6 +15,8 @@ from visagnn.datasets import load_dataset
 from visagnn.datasets.mag240m import MAG240M_FILES, VALIDATION_SEED
 from visagnn.datasets.ogb_compat import import_ogb
 from visagnn.datasets.sources import BASE_URLS
+from visagnn.methods import resolve_config
+from visagnn.train import run
 
 NUM_PAPERS, NUM_CLASSES = 40, 153
 TRAIN, VALID, TEST = np.arange(0, 20), np.arange(20, 25), np.arange(25, 30)
@@ -97,3 +99,16 @@ def test_missing_files_are_named_with_their_url(tmp_path: Path) -> None:
 
 def test_files_and_url_agree_with_ogb_lsc() -> None:
     assert MAG240M_FILES.remotes[0].url == import_ogb("ogb.lsc").MAG240MDataset.url
+
+
+@pytest.mark.parametrize("method", ["gas", "visagnn-sum", "clustergcn", "graphsaint", "sage"])
+def test_mini_batch_methods_train_on_the_memory_mapped_float16_features(tmp_path: Path,
+                                                                        method: str) -> None:
+    write_tiny_mag240m(tmp_path)
+    config = resolve_config("mag240m", method, root=str(tmp_path), epochs=2, num_parts=4,
+                            batch_parts=2, hidden_channels=8, heads=2)
+    summary = run(config, progress=False).summary
+    assert summary["status"] == "ok", summary.get("error")
+    # the float16 map (and the partition order), no float32 or relabelled copy of it
+    order = NUM_PAPERS * 8 if method in ("gas", "visagnn-sum", "clustergcn") else 0
+    assert summary["memory"]["features_mb"] * 2**20 == NUM_PAPERS * 768 * 2 + order

@@ -106,7 +106,7 @@ class FullBatchMethod(Method):
                 f"{self.estimated_mb:.0f} MiB, more than the budget of {self.budget_mb:.0f} MiB"
             )
         self.model = self.model.to(self.device)
-        self.x = data.x.to(self.device)
+        self.x = data.x.to(self.device, torch.float32)
         self.edge_index = data.edge_index.to(self.device)
         self.y = data.y.to(self.device)
         self.train_mask = data.train_mask.to(self.device)

@@ -14,6 +14,7 @@ from torch import Tensor
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
@@ -101,7 +102,7 @@ class GraphSAINT(Method):
         )
         budget = options.num_roots * options.walk_length
         self.steps_per_epoch = math.ceil(self.sampler.train_nodes.numel() / budget)
-        self.x = data.x.pin_memory() if self.device.type == "cuda" else data.x
+        self.x = FeatureRows(data.x)
         self.y = data.y
         batcher = SubgraphBatcher(graph, chunk_partition(data.num_nodes, budget))
         self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
@@ -125,7 +126,8 @@ class GraphSAINT(Method):
     def train_step(self, subgraph: SaintSubgraph) -> float:
         """One optimizer step on ``subgraph`` with the normalised aggregation and loss."""
         norm, device = self.normalization, self.device
-        x = self.x[subgraph.n_id].to(device, non_blocking=True)
+        x = self.x.gather(subgraph.n_id, pin_memory=device.type == "cuda").to(
+            device, non_blocking=True)
         edge_index, edge_weight = norm.weighted_edges(subgraph, self.inv_sqrt_degree)
         out = self.model(x, edge_index.to(device), subgraph.n_id.to(device),
                          edge_weight.to(device))
@@ -148,7 +150,7 @@ class GraphSAINT(Method):
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also the features read by steps, the sampler's CSR graph and the normalisation."""
         held = super().memory_tensors()
-        held["features"].append(self.x)
+        held["features"] += self.x.tensors()
         held["graph"] += [self.sampler.graph.rowptr, self.sampler.graph.col]
         if self.normalization is not None:
             held["graph"] += [self.normalization.loss_weight,

@@ -88,7 +88,7 @@ class PartitionBatchMethod(Method):
         """``--backbone``: GAT (``heads`` × ``hidden_channels`` wide), or GCN normalised by the
         whole graph's degrees (``hidden_channels`` wide)."""
         config, degree = self.config, self.parted.graph.degree
-        in_channels, num_classes = self.parted.x.size(1), self.dataset.num_classes
+        in_channels, num_classes = self.x.num_features, self.dataset.num_classes
         if config.backbone == "gcn":
             return GCNBackbone(in_channels, config.hidden_channels, num_classes, degree,
                                num_layers=config.num_layers, dropout=config.dropout)
@@ -126,12 +126,9 @@ class PartitionBatchMethod(Method):
                 yield batch, train_rows, self.feature_rows(self.feature_nodes(batch))
 
     def feature_rows(self, nodes: Tensor) -> Tensor:
-        """``x[nodes]`` on CPU; gathered into pinned memory on CUDA, so that the copy to the
-        device does not wait for the CPU."""
-        if self.device.type != "cuda":
-            return self.x[nodes]
-        rows = torch.empty((nodes.numel(), self.x.size(1)), dtype=self.x.dtype, pin_memory=True)
-        return torch.index_select(self.x, 0, nodes, out=rows)
+        """``x[nodes]`` (float32) on CPU; gathered into pinned memory on CUDA, so that the copy
+        to the device does not wait for the CPU."""
+        return self.x.gather(nodes, pin_memory=self.device.type == "cuda")
 
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
@@ -158,11 +155,12 @@ class PartitionBatchMethod(Method):
         return self.parted.to_original_order(self.exact_embeddings()[-1])
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:
-        """Also the features in partition order, the partitioned CSR graph, the part of every
-        node and the batches the loaders keep (exact inference's, LMC's fixed groups)."""
+        """Also the partition order the features are read in, the partitioned CSR graph, the
+        part of every node and the batches the loaders keep (exact inference's, LMC's fixed
+        groups)."""
         held = super().memory_tensors()
         graph = self.parted.graph
-        held["features"] += [self.parted.x, self.x]
+        held["features"] += self.x.tensors()
         held["graph"] += [graph.rowptr, graph.col, self.loader.batcher.part_of_node,
                           *self.loader.cached_tensors(), *self.inference_loader.cached_tensors()]
         return held

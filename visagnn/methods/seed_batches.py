@@ -14,6 +14,7 @@ from torch import Tensor
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
@@ -58,7 +59,7 @@ class SeedBatchMethod(Method):
         self.graph = CSRGraph.from_edge_index(data.edge_index, data.num_nodes)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.sampler = self.build_sampler()
-        self.x = data.x.pin_memory() if self.device.type == "cuda" else data.x
+        self.x = FeatureRows(data.x)
         self.y = data.y
         self.train_nodes = data.train_mask.nonzero().flatten()
         batcher = SubgraphBatcher(self.graph,
@@ -83,7 +84,8 @@ class SeedBatchMethod(Method):
     def train_step(self, seeds: Tensor) -> float:
         """One optimizer step on the sampled blocks of ``seeds`` (CPU ids)."""
         blocks = self.sampler.sample(seeds)
-        x = self.x[blocks[0].n_id].to(self.device, non_blocking=True)
+        x = self.x.gather(blocks[0].n_id, pin_memory=self.device.type == "cuda").to(
+            self.device, non_blocking=True)
         out = forward_blocks(self.model, x, [block.to(self.device) for block in blocks])
         loss = F.cross_entropy(out, self.y[seeds].to(self.device))
         return optimizer_step(loss, self.model, self.optimizer, self.config.grad_clip)
@@ -102,6 +104,6 @@ class SeedBatchMethod(Method):
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also the features read by steps and the CSR graph the sampler draws from."""
         held = super().memory_tensors()
-        held["features"].append(self.x)
+        held["features"] += self.x.tensors()
         held["graph"] += [self.graph.rowptr, self.graph.col]
         return held

@@ -219,7 +219,7 @@ class Visagnn(HistoricalMethod):
     def build_backbone(self) -> StalenessGATBackbone:
         config, options = self.config, self.options
         return StalenessGATBackbone(
-            self.parted.x.size(1),
+            self.x.num_features,
             config.hidden_channels,
             self.dataset.num_classes,
             self.parted.graph.degree,

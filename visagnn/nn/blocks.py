@@ -13,6 +13,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from visagnn.feature_rows import FeatureRows
 from visagnn.nn.backbone import Backbone, LayerInput
 from visagnn.sampler import SampledBlock
 
@@ -49,7 +50,7 @@ def forward_blocks(backbone: Backbone, x: Tensor, blocks: Sequence[SampledBlock]
 @torch.no_grad()
 def layerwise_inference(
     backbone: Backbone,
-    x: Tensor,
+    x: Tensor | FeatureRows,
     batches: Iterable[Block],
 ) -> list[Tensor]:
     """Exact output of every layer for every node, one layer at a time over ``batches``.
@@ -57,7 +58,8 @@ def layerwise_inference(
     ``batches`` must cover every node once as targets, each with all its in-edges (e.g. a
     :class:`~visagnn.batch.PartitionBatchLoader` without shuffling); it is iterated once per
     layer. Each layer reads the previous layer's exact output of the batch and its neighbours,
-    so memory stays that of one batch. ``x`` is on CPU; rows are moved to the backbone's
+    so memory stays that of one batch. ``x`` is on CPU (a tensor, or
+    :class:`~visagnn.feature_rows.FeatureRows`); rows are moved to the backbone's
     device and the ``num_layers`` results ``[N, d_l]`` come back on CPU, the last being the
     logits.
     """
@@ -72,7 +74,7 @@ def layerwise_inference(
             inp = LayerInput(rows, on_device.edge_index, on_device.n_id, on_device.batch_size)
             result = backbone.layer(index, inp)[: batch.batch_size].cpu()
             if out is None:
-                out = result.new_empty(h.size(0), result.size(1))
+                out = result.new_empty(len(h), result.size(1))
             out[batch.n_id[: batch.batch_size]] = result
         assert out is not None, "layerwise_inference needs at least one batch"
         outputs.append(out)
@@ -81,7 +83,8 @@ def layerwise_inference(
 
 
 @torch.no_grad()
-def exact_rows(backbone: Backbone, x: Tensor, blocks: Sequence[Block]) -> list[Tensor]:
+def exact_rows(backbone: Backbone, x: Tensor | FeatureRows,
+               blocks: Sequence[Block]) -> list[Tensor]:
     r"""Every layer's output at the seeds of ``blocks`` (e.g.
     :func:`~visagnn.sampler.neighbourhood_blocks`, one block per layer to compute, which may be
     fewer than the backbone's layers):
