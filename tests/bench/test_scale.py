@@ -356,6 +356,18 @@ def test_what_scale_writes_by_default_is_ignored_by_git_and_the_reference_is_not
     assert completed.stdout.split() == [str(path) for path in written]
 
 
+def test_the_committed_scale_reference_is_one_clean_commit_up_to_the_products_shape():
+    points = ScaleStore(REPO / REFERENCE / "results").latest()
+    assert all(point["status"] == "ok" for point in points.values())
+    commits = {point["commit"] for point in points.values()}
+    assert len(commits) == 1 and not commits.pop().endswith("+dirty")
+    methods = {point["key"] for point in points.values() if point["method"] != PARTITION}
+    assert {"N100000_gas", "N300000_gas", "N2400000_gas"} <= methods
+    products = points["N2400000_gas"]
+    assert products["num_edges"] > 60e6 and products["memory"]["peak_mb"] < 24 * 1024
+    assert (REPO / REFERENCE / "scale.html").exists()
+
+
 def test_the_scale_notebook_is_committed_without_outputs():
     notebook = nbformat.read(NOTEBOOKS / "scale.ipynb", as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]

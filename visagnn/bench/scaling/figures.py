@@ -8,6 +8,8 @@ footer says where the points come from.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -24,6 +26,8 @@ from visagnn.bench.scaling.report import (
 )
 
 PANEL_WIDTH, PANEL_HEIGHT = 4.6, 3.6
+NOTE_WIDTH = 110
+"""Characters per line of the provenance under a figure (the narrowest is one panel wide)."""
 FIXED_COLORS = {PYG: "#222222", "METIS": "#7f7f7f"}
 PART_COLORS = {"features": "#1b9e77", "graph": "#d95f02", "histories": "#7570b3",
                "activations": "#e7298a", "model": "#66a61e", "breakdown total": "#444444",
@@ -42,7 +46,8 @@ def _panels(count: int, columns: int) -> tuple[Figure, np.ndarray]:
 
 def _finish(figure: Figure, title: str, points: pd.DataFrame) -> Figure:
     figure.suptitle(title, fontsize=14, fontweight="bold")
-    figure.supxlabel(provenance_note(points), fontsize=8, color="#555", x=0.01, ha="left")
+    note = "\n".join(textwrap.wrap(provenance_note(points), NOTE_WIDTH))
+    figure.supxlabel(note, fontsize=8, color="#555", x=0.01, ha="left")
     return figure
 
 
