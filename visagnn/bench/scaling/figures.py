@@ -9,6 +9,7 @@ footer says where the points come from.
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,10 +56,14 @@ def _log_log(axis, ylabel: str) -> None:
     axis.set(xscale="log", yscale="log", xlabel="nodes N", ylabel=ylabel)
 
 
-def _colors(lines: list[str]) -> dict[str, str]:
-    methods = [line for line in lines if line not in FIXED_COLORS]
-    return {**palette(methods), **{line: FIXED_COLORS[line] for line in lines
-                                   if line in FIXED_COLORS}}
+def _line_styles(lines: list[str]) -> dict[str, dict[str, Any]]:
+    """Seaborn's ``palette`` and ``dashes`` for ``lines``: a point label takes its method's
+    colour (``visagnn-sum_float16`` that of ``visagnn-sum``), dashed where it names
+    non-default histories; PyG and METIS keep theirs."""
+    methods = palette(sorted({line.split("_")[0] for line in lines if line not in FIXED_COLORS}))
+    return {"palette": {line: FIXED_COLORS.get(line) or methods[line.split("_")[0]]
+                        for line in lines},
+            "dashes": {line: (4, 2) if "_" in line else "" for line in lines}}
 
 
 def phase_figure(points: pd.DataFrame) -> Figure | None:
@@ -68,14 +73,15 @@ def phase_figure(points: pd.DataFrame) -> Figure | None:
     if times.empty:
         return None
     phases = list(dict.fromkeys(times["phase"]))
-    colors = _colors(list(dict.fromkeys(times["line"])))
+    lines = list(dict.fromkeys(times["line"]))
+    styles = _line_styles(lines)
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
         figure, axes = _panels(len(phases), columns=3)
         for axis, phase in zip(axes, phases, strict=True):
             of_phase = times[times["phase"] == phase]
-            sns.lineplot(data=of_phase, x="num_nodes", y="seconds", hue="line",
-                         hue_order=[line for line in colors if line in set(of_phase["line"])],
-                         palette=colors, marker="o", ax=axis)
+            order = [line for line in lines if line in set(of_phase["line"])]
+            sns.lineplot(data=of_phase, x="num_nodes", y="seconds", hue="line", hue_order=order,
+                         style="line", style_order=order, marker="o", ax=axis, **styles)
             _log_log(axis, "seconds")
             axis.set_title(phase)
             axis.legend(title=None, fontsize=8)
@@ -87,11 +93,12 @@ def ratio_figure(points: pd.DataFrame) -> Figure | None:
     methods = method_points(points)
     if methods.empty:
         return None
-    colors = palette(list(dict.fromkeys(methods["label"])))
+    labels = list(dict.fromkeys(methods["label"]))
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
         figure, (axis,) = _panels(1, columns=1)
-        sns.lineplot(data=methods, x="num_nodes", y="ratio", hue="label", palette=colors,
-                     marker="o", ax=axis)
+        sns.lineplot(data=methods, x="num_nodes", y="ratio", hue="label", hue_order=labels,
+                     style="label", style_order=labels, marker="o", ax=axis,
+                     **_line_styles(labels))
         axis.axhline(RATIO_TARGET, color="#b42318", linestyle="--", linewidth=1,
                      label=f"target {RATIO_TARGET:.2f} (N ≥ 10^5)")
         axis.axhline(1.0, color="#222222", linewidth=0.8)
