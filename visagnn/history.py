@@ -138,12 +138,7 @@ class History:
         self.place = storage.resolve(self.device)
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
-        if self.place == "mmap":
-            self.embedding = mapped_zeros(num_nodes, dim, self.dtype)
-        else:
-            self.embedding = torch.zeros(num_nodes, dim, dtype=self.dtype,
-                                         device=self.storage_device,
-                                         pin_memory=self.place == "pinned")
+        self.embedding = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
         staged = self.device.type == "cuda" and self.storage_device.type == "cpu"
         self._pulls = StagingBuffer(dim, self.dtype, self.device) if staged else None
         self._pushes = StagingBuffer(dim, self.dtype, self.device) if staged else None
@@ -215,20 +210,20 @@ class History:
         if self.track_drift:
             if self._exact is not None and iteration > self.refreshed_at:
                 self._measure_drift(exact, iteration - self.refreshed_at)
-            if self._exact is None:
-                self._exact = self._rows_like_embedding()
+            if self._exact is None:  # plain RAM for pinned rows: nothing copies it to a device
+                self._exact = self._zero_rows(self.num_nodes, self.dim, pin_memory=False)
             self._exact.copy_(exact)
         self.embedding.copy_(exact)
         self.last_push.fill_(iteration)
         self.refreshed_at = iteration
 
-    def _rows_like_embedding(self) -> Tensor:
-        """A zero ``[N, D]`` tensor of the rows' dtype, where the rows are (plain RAM for
-        pinned rows: nothing copies it to the device)."""
+    def _zero_rows(self, rows: int, dim: int, pin_memory: bool) -> Tensor:
+        """A zero ``[rows, dim]`` tensor of the storage dtype where the storage is: a mapped
+        file for ``mmap``, else on :attr:`storage_device` (page-locked with ``pin_memory``)."""
         if self.place == "mmap":
-            return mapped_zeros(self.num_nodes, self.dim, self.dtype)
-        return torch.zeros(self.num_nodes, self.dim, dtype=self.dtype,
-                           device=self.storage_device)
+            return mapped_zeros(rows, dim, self.dtype)
+        return torch.zeros(rows, dim, dtype=self.dtype, device=self.storage_device,
+                           pin_memory=pin_memory)
 
     def _measure_drift(self, exact: Tensor, elapsed: int) -> None:
         r""":math:`v = (e(t_k) - e(t_{k-1})) / \Delta t` from ``exact`` and the last exact rows,
