@@ -1,7 +1,9 @@
+import threading
+
 import pytest
 import torch
 
-from tests.devices import CUDA, needs_cuda
+from tests.devices import CUDA, needs_cuda, push_thread_held, stage_transfers_on_cpu
 from visagnn.history import History, HistoryStorage, layer_histories
 
 
@@ -146,3 +148,47 @@ def test_on_cuda_every_place_holds_the_rows_a_cpu_history_holds(place, dtype):
                        on_cpu.pull(torch.arange(60)))
     assert torch.allclose(on_cuda.drift_rate.cpu(), on_cpu.drift_rate)
     assert torch.equal(on_cuda.persistence(9).cpu(), on_cpu.persistence(9))
+
+
+def test_a_staged_pull_waits_for_the_push_in_flight_only_when_it_reads_its_rows(monkeypatch):
+    stage_transfers_on_cpu(monkeypatch)
+    history = History(8, 2)
+    history.push(torch.tensor([0, 1, 2]), torch.ones(3, 2), iteration=1)
+    with push_thread_held() as gate:
+        history.push(torch.tensor([1, 4]), torch.full((2, 2), 5.0), iteration=2)
+        assert history.push_in_flight and history.last_push[[1, 4]].eq(2).all()
+        halo = history.pull(torch.tensor([0, 2, 6]))  # none of the pushed rows: no wait
+        assert history.push_in_flight
+        assert halo.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+        threading.Timer(0.05, gate.set).start()
+        assert history.pull(torch.tensor([4, 0])).tolist() == [[5.0, 5.0], [1.0, 1.0]]
+        assert not history.push_in_flight
+    with push_thread_held() as gate:
+        history.push(torch.tensor([7]), torch.full((1, 2), 3.0), iteration=3)
+        threading.Timer(0.05, gate.set).start()
+        assert history.embedding[7].tolist() == [3.0, 3.0]  # reading the rows lands the push
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_staged_transfers_hold_the_rows_an_unstaged_history_holds(dtype, monkeypatch):
+    storage = HistoryStorage("ram", dtype)
+    plain = History(60, 5, storage=storage, track_drift=True)
+    stage_transfers_on_cpu(monkeypatch)
+    staged = History(60, 5, storage=storage, track_drift=True)
+    generator = torch.Generator().manual_seed(1)
+    for iteration in range(1, 8):
+        pushes = [(torch.randperm(60, generator=generator)[:20],
+                   torch.randn(20, 5, generator=generator)) for _ in range(2)]
+        for history in (plain, staged):
+            for n_id, values in pushes:  # the second push waits for the first to land
+                history.push(n_id, values, iteration)
+        read = torch.randperm(60, generator=generator)[:30]
+        assert torch.equal(staged.pull(read), plain.pull(read))
+    for iteration in (9, 12):
+        exact = torch.randn(60, 5, generator=generator)
+        plain.refresh(exact, iteration)
+        staged.refresh(exact, iteration)
+    assert torch.equal(staged.embedding, plain.embedding)
+    assert torch.equal(staged.drift_rate, plain.drift_rate)
+    assert torch.equal(staged.persistence(13), plain.persistence(13))
+    assert staged.nbytes > plain.nbytes  # the staging buffers and the in-flight mask

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from tests.devices import CUDA, needs_cuda
+from tests.devices import CUDA, needs_cuda, push_thread_held
 from visagnn.staging import GROWTH, StagingBuffer
 
 
@@ -27,10 +28,36 @@ def test_scatter_writes_the_rows_in_the_store_dtype():
     staging = StagingBuffer(2, torch.bfloat16, torch.device("cpu"))
     store = torch.zeros(5, 2, dtype=torch.bfloat16)
     staging.scatter(store, torch.tensor([4, 0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    staging.wait()
     assert store.tolist() == [[3.0, 4.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 2.0]]
     buffer = staging.buffer
     staging.scatter(store, torch.tensor([1]), torch.tensor([[5.0, 6.0]]))
+    staging.wait()
     assert staging.buffer is buffer and store[1].tolist() == [5.0, 6.0]
+
+
+def test_a_push_returns_before_its_scatter_and_the_buffer_is_reused_only_after_it():
+    staging = StagingBuffer(2, torch.float32, torch.device("cpu"))
+    store = torch.zeros(6, 2)
+    with push_thread_held():
+        staging.scatter(store, torch.tensor([1, 3]), torch.ones(2, 2))
+        assert staging.scattering and store.eq(0).all()  # queued, not written
+    rows = staging.rows(2)  # waits for the scatter before the buffer is written again
+    assert not staging.scattering and store[[1, 3]].eq(1).all() and store.sum() == 4
+    rows.fill_(7)
+    assert store.sum() == 4  # the store holds copies, not the buffer
+
+
+def test_a_failed_scatter_is_raised_by_the_next_wait_once():
+    staging = StagingBuffer(2, torch.float32, torch.device("cpu"))
+    staging.scatter(torch.zeros(3, 2), torch.tensor([5]), torch.ones(1, 2))  # out of range
+    with pytest.raises(IndexError):
+        staging.wait()
+    staging.wait()  # the error is not raised again
+    store = torch.zeros(3, 2)
+    staging.scatter(store, torch.tensor([2]), torch.ones(1, 2))
+    staging.wait()
+    assert store[2].eq(1).all()
 
 
 @needs_cuda
@@ -48,6 +75,14 @@ def test_on_cuda_transfers_reuse_one_pinned_buffer_on_their_own_stream():
         assert rows.device.type == "cuda" and rows.dtype == torch.float32
         assert torch.equal(rows.cpu(), store[index].float())
     values = torch.randn(40, 4, device=CUDA) * 3
-    staging.scatter(store, torch.arange(100, 140), values)
+    with push_thread_held():  # the copy is queued on the stream, the scatter in the thread
+        staging.scatter(store, torch.arange(100, 140), values)
+        assert staging.scattering
+    staging.wait()
     assert staging.buffer is buffer
     assert torch.equal(store[100:140], values.half().cpu())
+    for start in range(0, 400, 40):  # every push reuses the buffer once the last one landed
+        staging.scatter(store, torch.arange(start, start + 40), values + start)
+    staging.wait()
+    assert staging.buffer is buffer
+    assert torch.equal(store[360:400], (values + 360).half().cpu())

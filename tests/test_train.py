@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-from tests.devices import needs_cuda
+from tests.devices import needs_cuda, stage_transfers_on_cpu
 from tests.graphs import write_community_graph
-from visagnn.methods import METHODS, resolve_config
+from visagnn.methods import METHODS, method_class, resolve_config
+from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.train import run
 
 FAST = dict(epochs=30, num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)
@@ -59,6 +60,25 @@ def test_evaluation_every_k_epochs_and_after_the_last(graph_path, tmp_path):
     best = max((r for r in result.records if "val" in r), key=lambda r: r["val"])
     assert result.summary["best_epoch"] == best["epoch"]
     assert result.summary["mean_eval_s"] > 0
+
+
+HISTORICAL = sorted(name for name in METHODS if issubclass(method_class(name), HistoricalMethod))
+
+
+@pytest.mark.parametrize("method", HISTORICAL)
+def test_with_cuda_s_staged_history_transfers_every_historical_method_trains_the_same(
+        method, graph_path, tmp_path, monkeypatch):
+    """Pulls and pushes through reused buffers, pushes landing in the background, as on CUDA
+    (stream-free on the CPU): the same records, bit for bit, as plain tensor indexing."""
+    config = resolve_config(str(graph_path), method, root=str(tmp_path),
+                            **dict(FAST, epochs=3, eval_every=1))
+    plain = run(config, progress=False)
+    stage_transfers_on_cpu(monkeypatch)
+    staged = run(config, progress=False)
+    assert staged.summary["status"] == "ok", staged.summary.get("error")
+    strip = [[{k: v for k, v in r.items() if not k.endswith(("_s", "_mb"))} for r in records]
+             for records in (plain.records, staged.records)]
+    assert strip[1] == strip[0]
 
 
 @needs_cuda

@@ -114,8 +114,12 @@ class History:
 
     The rows live where ``storage`` says (:class:`HistoryStorage`: by default a plain tensor
     on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
-    device. When the rows are on the CPU and the device is CUDA, pulls and pushes go through
-    reused pinned buffers on their own stream (:class:`~visagnn.staging.StagingBuffer`). The
+    device. When the rows are on the CPU and the device is CUDA (:func:`stages_transfers`),
+    pulls and pushes go through reused pinned buffers on their own stream
+    (:class:`~visagnn.staging.StagingBuffer`), and a push returns before its rows are in the
+    store: a pull waits for the push still in flight only if it reads one of its rows (rows of
+    the batch, while the halo it pulls next is disjoint from them), and reading
+    :attr:`embedding` waits for it. The
     per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate and velocity)
     is float32 on the compute device whatever the storage; the last exact rows of
     ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
@@ -138,10 +142,13 @@ class History:
         self.place = storage.resolve(self.device)
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
-        self.embedding = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
-        staged = self.device.type == "cuda" and self.storage_device.type == "cpu"
+        self._rows = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
+        staged = stages_transfers(self.device, self.storage_device)
         self._pulls = StagingBuffer(dim, self.dtype, self.device) if staged else None
         self._pushes = StagingBuffer(dim, self.dtype, self.device) if staged else None
+        # the ids of the staged push in flight, and the same as a mask a pull is tested against
+        self._in_flight: Tensor | None = None
+        self._pending = torch.zeros(num_nodes, dtype=torch.bool) if staged else None
         self.last_push = torch.full((num_nodes,), -1, dtype=torch.long, device=self.device)
         self.grad_norm = torch.zeros(num_nodes, device=self.device)
         self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
@@ -152,12 +159,18 @@ class History:
         self.rows_pulled = 0
 
     @property
+    def embedding(self) -> Tensor:
+        """The ``[N, D]`` rows in the storage dtype and place, every push written."""
+        self._land_push()
+        return self._rows
+
+    @property
     def num_nodes(self) -> int:
-        return self.embedding.size(0)
+        return self._rows.size(0)
 
     @property
     def dim(self) -> int:
-        return self.embedding.size(1)
+        return self._rows.size(1)
 
     def empty_like(self) -> History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
@@ -166,9 +179,9 @@ class History:
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the history holds: the rows, the per-node state (drift state
-        included) and the staging buffers of its CUDA transfers."""
-        held = [self.embedding, self.last_push, self.grad_norm, self.grad_seen,
-                self._drift_rate, self.drift_velocity, self._exact]
+        included), and for staged transfers the buffers and the mask of the rows in flight."""
+        held = [self._rows, self.last_push, self.grad_norm, self.grad_seen,
+                self._drift_rate, self.drift_velocity, self._exact, self._pending]
         held += [staging.buffer for staging in (self._pulls, self._pushes) if staging is not None]
         return [tensor for tensor in held if tensor is not None]
 
@@ -178,22 +191,48 @@ class History:
         return sum(tensor.nbytes for tensor in self.tensors())
 
     def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
-        """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``."""
+        """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``; staged, the
+        rows reach the store in the background (:meth:`StagingBuffer.scatter`)."""
         index = n_id.to(self.storage_device)
         if self._pushes is not None:
-            self._pushes.scatter(self.embedding, index, values.detach())
+            self._land_push()
+            self._pushes.scatter(self._rows, index, values.detach())
+            self._in_flight = index
+            self._pending[index] = True
         else:
-            self.embedding[index] = values.detach().to(self.storage_device, self.dtype)
+            self._rows[index] = values.detach().to(self.storage_device, self.dtype)
         self.last_push[n_id.to(self.device)] = iteration
 
     def pull(self, n_id: Tensor) -> Tensor:
         """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
-        them)."""
+        them), every earlier push of these rows included."""
         self.rows_pulled += n_id.numel()
         index = n_id.to(self.storage_device)
         if self._pulls is not None:
-            return self._pulls.gather(self.embedding, index)
-        return self.embedding.index_select(0, index).to(self.device, torch.float32)
+            if self._reads_push_in_flight(index):
+                self._land_push()
+            return self._pulls.gather(self._rows, index)
+        return self._rows.index_select(0, index).to(self.device, torch.float32)
+
+    @property
+    def push_in_flight(self) -> bool:
+        """Whether the rows of the last push may not be in the store yet (staged pushes)."""
+        return self._in_flight is not None and self._pushes.scattering
+
+    def _reads_push_in_flight(self, index: Tensor) -> bool:
+        """Whether a row of ``index`` is one the push in flight has yet to write."""
+        if not self.push_in_flight:
+            self._land_push()
+            return False
+        return bool(self._pending[index].any())
+
+    def _land_push(self) -> None:
+        """Wait until the push in flight, if any, is in the store (raising its error)."""
+        if self._in_flight is None:
+            return
+        self._pushes.wait()
+        self._pending[self._in_flight] = False
+        self._in_flight = None
 
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
@@ -259,6 +298,12 @@ class History:
         index = n_id.to(self.device)
         self.grad_norm[index] = grad_norm.detach().to(self.device)
         self.grad_seen[index] = True
+
+
+def stages_transfers(device: torch.device, storage_device: torch.device) -> bool:
+    """Whether pulls and pushes go through :class:`StagingBuffer`: the rows are on the CPU
+    and the compute device is CUDA."""
+    return device.type == "cuda" and storage_device.type == "cpu"
 
 
 def layer_histories(

@@ -4,11 +4,17 @@ A pull gathers the rows into a buffer and copies them to the device; a push copi
 into a buffer and scatters them into the store. Allocating pinned memory for every transfer is
 slow (``cudaHostAlloc`` synchronises the device), so :class:`StagingBuffer` keeps one buffer and
 grows it when a transfer needs more rows. On CUDA the buffer is pinned and the copies run on the
-buffer's own stream, so a pull overlaps the work already queued on the compute stream. Without
-CUDA the same code runs stream-free and every pull returns a fresh tensor.
+buffer's own stream, so a pull overlaps the work already queued on the compute stream, and a
+push returns at once: the scatter into the store waits for its copy in a background thread
+(one for the process, as GNNAutoScale's push thread), so the CPU goes on queueing the next
+layer while the device finishes the pushed rows. Without CUDA the same code runs stream-free:
+every pull returns a fresh tensor, and a push's scatter still runs in the background thread.
 """
 
 from __future__ import annotations
+
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 from torch import Tensor
@@ -17,11 +23,26 @@ GROWTH = 1.25
 """A buffer that is too small grows to this many times its size, or to the rows needed."""
 
 
+@functools.cache
+def push_thread() -> ThreadPoolExecutor:
+    """The one background thread that scatters pushed rows into their stores, in push order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="visagnn-push")
+
+
+def write_rows(store: Tensor, index: Tensor, rows: Tensor, copied: torch.cuda.Event | None
+               ) -> None:
+    """``store[index] = rows`` once the copy that fills ``rows`` (``copied``, if any) is done."""
+    if copied is not None:
+        copied.synchronize()
+    store[index] = rows
+
+
 class StagingBuffer:
     """A ``[capacity, dim]`` CPU buffer of ``dtype`` reused by every transfer to ``device``.
 
-    Pinned, with its own stream, when ``device`` is a CUDA device; before the buffer is written
-    again, the last copy out of it is waited for.
+    Pinned, with its own stream, when ``device`` is a CUDA device. Before the buffer is written
+    again, the last transfer through it is waited for: the copy to the device of a pull, or the
+    copy and the scatter of a push (:meth:`wait`).
 
     Args:
         dim: row width.
@@ -35,17 +56,31 @@ class StagingBuffer:
         self.stream = torch.cuda.Stream(device) if self.on_cuda else None
         self.buffer = torch.empty((0, dim), dtype=dtype, pin_memory=self.on_cuda)
         self._copied: torch.cuda.Event | None = None
+        self._scattered: Future[None] | None = None
 
     @property
     def capacity(self) -> int:
         return self.buffer.size(0)
 
-    def rows(self, count: int) -> Tensor:
-        """The buffer's first ``count`` rows, free to write: the last copy out of the buffer is
-        done, and the buffer has grown to ``count`` rows at least."""
+    @property
+    def scattering(self) -> bool:
+        """Whether the last push's scatter may still be writing into its store."""
+        return self._scattered is not None and not self._scattered.done()
+
+    def wait(self) -> None:
+        """Block until the last transfer through the buffer is done: a pull's copy to the
+        device, a push's copy and scatter. An error of the scatter is raised here."""
         if self._copied is not None:
             self._copied.synchronize()
             self._copied = None
+        if self._scattered is not None:
+            scattered, self._scattered = self._scattered, None
+            scattered.result()
+
+    def rows(self, count: int) -> Tensor:
+        """The buffer's first ``count`` rows, free to write: the last transfer through the
+        buffer is done (:meth:`wait`), and the buffer has grown to ``count`` rows at least."""
+        self.wait()
         if count > self.capacity:
             capacity = max(count, int(self.capacity * GROWTH))
             self.buffer = torch.empty((capacity, self.buffer.size(1)), dtype=self.buffer.dtype,
@@ -71,14 +106,20 @@ class StagingBuffer:
         return out.to(torch.float32)
 
     def scatter(self, store: Tensor, index: Tensor, values: Tensor) -> None:
-        """``store[index] = values``: device ``values`` through the buffer into the CPU
-        ``store`` (its dtype). The copy waits for the work that produced ``values``."""
+        """Queue ``store[index] = values``: ``values`` (on the device) through the buffer into
+        the CPU ``store`` (its dtype), and return. The copy waits for the work that produced
+        ``values``; the scatter runs in :func:`push_thread` once the copy is done, so ``store``
+        holds the rows after :meth:`wait` (or the next transfer through this buffer). ``index``
+        must not change until then."""
         rows = self.rows(index.numel())
+        copied = None
         if self.stream is None:
             rows.copy_(values)
         else:
             self.stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(self.stream):
                 rows.copy_(values.to(rows.dtype), non_blocking=True)
-            self.stream.synchronize()
-        store[index] = rows
+                copied = torch.cuda.Event()
+                copied.record(self.stream)
+            values.record_stream(self.stream)  # its memory is not reused before the copy ran
+        self._scattered = push_thread().submit(write_rows, store, index, rows, copied)
