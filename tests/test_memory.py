@@ -5,7 +5,13 @@ import torch
 
 from tests.graphs import write_community_graph
 from visagnn.datasets import load_dataset
-from visagnn.memory import PeakMemory, SavedTensorMeter, available_memory_mb, tensors_mb
+from visagnn.memory import (
+    PeakMemory,
+    SavedTensorMeter,
+    WorkspaceMeter,
+    available_memory_mb,
+    tensors_mb,
+)
 from visagnn.methods import create_method, resolve_config
 from visagnn.train import run
 
@@ -39,6 +45,34 @@ def test_the_meter_counts_what_autograd_saves_until_the_backward_frees_it():
     assert meter.live_bytes == 0 and meter.peak_bytes == x.nbytes + hidden.nbytes
     view = x[:10]
     assert tensors_mb([x, view, weight]) == (x.nbytes + weight.nbytes) / 2**20
+
+
+def test_the_workspace_is_what_the_block_allocates_alive_at_once():
+    found, out = torch.zeros(1000), torch.empty(2)
+    meter = WorkspaceMeter()
+    with meter:
+        first = torch.empty(1000)  # 4,000 bytes
+        second = torch.empty(2000)  # 8,000 bytes: 12,000 alive
+        del first
+        third = torch.empty(500)  # 10,000 alive
+        found.add_(1)  # in place, a view, an out= argument: no new storage
+        view = found[:10]
+        torch.index_select(found, 0, torch.tensor([3, 4]), out=out)
+    assert meter.peak_bytes == {"cpu": 12_000} and meter.live_bytes == {"cpu": 10_000}
+    del second, third, view
+    assert meter.live_bytes == {"cpu": 0} and meter.peak_mb() == 12_000 / 2**20
+
+
+def test_the_workspace_counts_the_backward_pass_and_frees_what_autograd_frees():
+    weight = torch.randn(300, 200, requires_grad=True)
+    inputs = torch.randn(100, 300)
+    meter = WorkspaceMeter()
+    with meter:
+        loss = torch.relu(inputs @ weight).sum()
+        assert meter.peak_bytes["cpu"] == 2 * 100 * 200 * 4  # the product and its relu
+        loss.backward()
+    assert meter.live_bytes["cpu"] == weight.grad.nbytes + loss.nbytes  # the rest freed
+    assert meter.peak_bytes["cpu"] >= weight.grad.nbytes + 100 * 200 * 4  # + relu's gradient
 
 
 def test_the_breakdown_matches_the_tensors_byte_sizes(tmp_path):

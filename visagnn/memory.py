@@ -1,5 +1,6 @@
 """Memory of a run: its peak (resident set size on CPU, allocated device memory on CUDA), the
-bytes of the tensors it holds, and the activations a training step keeps for its backward pass.
+bytes of the tensors it holds, the activations a training step keeps for its backward pass, and
+the working memory of a phase (every tensor its operations allocate, alive at once at most).
 """
 
 from __future__ import annotations
@@ -7,11 +8,16 @@ from __future__ import annotations
 import contextlib
 import resource
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 MB = 2**20
 
@@ -186,3 +192,70 @@ class SavedTensorMeter:
         """Count what the forward passes in the block save."""
         with torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack):
             yield self
+
+
+class WorkspaceMeter(TorchDispatchMode):
+    """The peak bytes, per device type, of the tensors that the operations of a block allocate
+    and that are alive at once: its working memory beyond what it found (a training step's
+    inputs, intermediates, saved activations, gradients and backward temporaries; an inference
+    batch's rows and messages, and the outputs it returns).
+
+    Used as a context manager, it sees every operation dispatched in this thread (autograd's
+    backward passes on CPU run in it). An output whose storage is none of the operation's
+    inputs' (not a view, not in place, not an ``out=`` argument) is counted from its creation
+    until its storage is freed, wherever that happens. Storages that exist before the block,
+    and what other threads allocate (a prefetching loader's), are not counted; a storage
+    resized in place keeps its first size. The tensors are untouched, so results do not change;
+    the price is one Python call per operation, small beside the kernels of a large batch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live_bytes: dict[str, int] = {}
+        self.peak_bytes: dict[str, int] = {}
+        self._alive: dict[int, weakref.ref] = {}  # id of a counted storage -> its weak reference
+        self._lock = threading.Lock()  # a storage may be freed in another thread
+
+    def peak_mb(self, device_type: str = "cpu") -> float:
+        """The most that was alive at once on ``device_type`` (``cpu``, ``cuda``)."""
+        return self.peak_bytes.get(device_type, 0) / MB
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        inputs = {id(storage) for tensor in tree_leaves((args, kwargs))
+                  if isinstance(tensor, Tensor) for storage in _storage_objects(tensor)}
+        for tensor in tree_leaves(out):
+            if isinstance(tensor, Tensor):
+                for storage in _storage_objects(tensor):
+                    if id(storage) not in inputs:
+                        self._count(storage, tensor.device.type)
+        return out
+
+    def _count(self, storage: torch.UntypedStorage, device_type: str) -> None:
+        size = storage.nbytes()
+        key = id(storage)
+        with self._lock:
+            if size == 0 or key in self._alive:
+                return
+            self._alive[key] = weakref.ref(storage, partial(self._release, key, size,
+                                                            device_type))
+            live = self.live_bytes.get(device_type, 0) + size
+            self.live_bytes[device_type] = live
+            self.peak_bytes[device_type] = max(self.peak_bytes.get(device_type, 0), live)
+
+    def _release(self, key: int, size: int, device_type: str, _: weakref.ref) -> None:
+        with self._lock:
+            del self._alive[key]
+            self.live_bytes[device_type] -= size
+
+
+def _storage_objects(tensor: Tensor) -> list[torch.UntypedStorage]:
+    """The storage behind a dense tensor (none for other layouts and storage-less tensors)."""
+    if tensor.layout != torch.strided:
+        return []
+    try:
+        return [tensor.untyped_storage()]
+    except (RuntimeError, NotImplementedError):
+        return []

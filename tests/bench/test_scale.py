@@ -25,6 +25,7 @@ from visagnn.bench.scaling.cli import DEFAULT_REPORTS, DEFAULT_RESULTS, REFERENC
 from visagnn.bench.scaling.estimate import estimate_peak
 from visagnn.bench.scaling.family import MIN_NODES, PARTITION, ScalePoint, num_parts
 from visagnn.bench.scaling.measure import METHOD_PHASES, PARTITION_PHASES, measure
+from visagnn.bench.scaling.report import ACCOUNTED_PHASES, load
 from visagnn.bench.scaling.runner import PointFailed, SubprocessExecutor, planned, run_scale
 from visagnn.bench.scaling.store import ScaleStore
 from visagnn.cli import main
@@ -111,6 +112,10 @@ def test_a_method_point_records_every_phase_and_the_breakdown(measured):
     assert memory["peak_mb"] == max(record[f"{phase}_peak_mb"]
                                     for phase in ("build", "fill", "epoch", "inference"))
     assert record["pyg_activations_mb"] > 0 and math.isfinite(record["loss"])
+    # the working memory holds what autograd saved, and inference's the outputs it returns
+    assert record["epoch_workspace_mb"] >= memory["activations_mb"]
+    assert record["pyg_epoch_workspace_mb"] >= record["pyg_activations_mb"]
+    assert record["inference_workspace_mb"] >= record["exact_outputs_mb"]
     # N × (256 + 256 + 47) floats: what layer-wise inference returns
     assert record["exact_outputs_mb"] == pytest.approx(TINY_NODES * 559 * 4 / 2**20)
     assert record["num_parts"] == num_parts(TINY_NODES) and record["batch_parts"] == 5
@@ -338,9 +343,15 @@ def test_scale_measures_each_point_in_its_own_process_and_renders_the_report(sca
     assert gas["threads"] == 1 and gas["hardware"].endswith("1 torch thread)")
     page = (reports / "scale.html").read_text()
     for text in ("Time per phase", "Equal work", "Memory", "Every point finished.",
-                 "PyG epoch (s)", "breakdown / peak", "a test"):
+                 "PyG epoch (s)", "breakdown / peak", "epoch: held + working / peak",
+                 "a test"):
         assert text in page, text
     assert len(re.findall("data:image/png;base64", page)) >= 3
+    point = load(results).set_index("key").loc[f"N{TINY_NODES}_gas"]
+    for phase in ACCOUNTED_PHASES:  # process at start + held + the phase's working memory
+        held = sum(gas["memory"][part] for part in BREAKDOWN[:4]) + gas["base_mb"]
+        share = (held + gas[f"{phase}_workspace_mb"]) / gas[f"{phase}_peak_mb"]
+        assert point[f"{phase}_share"] == pytest.approx(share) and 0.7 < share < 1.3, phase
     assert not re.search(r"<script[^>]+src=", page)  # opens offline: no CDN script
     assert {path.stem for path in (reports / "figures").glob("*.png")} == {
         "scale-phases", "scale-ratio", "scale-memory"}

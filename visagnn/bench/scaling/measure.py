@@ -7,9 +7,10 @@ one such process per point, so that every peak memory is that point's alone.
 
 A method point goes through these phases, each timed (wall seconds ``<phase>_s`` and CPU
 seconds ``<phase>_cpu_s`` of the process) and with its own peak resident set size
-``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase);
-on CUDA a phase ends when the device has finished its work, and its peak of allocated device
-memory is ``<phase>_gpu_peak_mb``:
+``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase)
+and working memory ``<phase>_workspace_mb`` (:class:`Phases`); on CUDA a phase ends when the
+device has finished its work, and its peak of allocated device memory is
+``<phase>_gpu_peak_mb``:
 
 ===========  ==========================================================================
 generate     the products-shaped synthetic graph
@@ -25,7 +26,8 @@ pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` 
 ===========  ==========================================================================
 
 Both epochs run under a saved-tensor meter (a Python hook per tensor autograd saves, as the
-first epoch of every training run does), so the two are timed the same way; the method's epoch
+first epoch of every training run does) and, as every phase, the working-memory meter (a
+Python call per operation), so the two are timed the same way; the method's epoch
 starts and the baseline's restarts the loader's random generator from the same state, so the
 baseline replays the method's batches exactly. On CUDA each of the two is preceded by an
 untimed epoch over the same batches (``warmup_epochs``: the first steps load kernels and grow
@@ -56,7 +58,7 @@ from visagnn.bench.scaling.family import ScalePoint
 from visagnn.cache import cache_folder
 from visagnn.datasets.synthetic import load_synthetic
 from visagnn.graph import CSRGraph
-from visagnn.memory import MB, PeakMemory, SavedTensorMeter
+from visagnn.memory import MB, PeakMemory, SavedTensorMeter, WorkspaceMeter
 from visagnn.methods import create_method
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.partition_batches import inference_parts
@@ -73,8 +75,13 @@ method to its evaluation (as :func:`visagnn.train.run` measures it)."""
 
 
 class Phases:
-    """Wall time, CPU time and peak RSS of named phases, as the flat fields of a record; with
-    a CUDA ``device`` also each phase's peak of allocated device memory."""
+    """Wall time, CPU time, peak RSS and working memory of named phases, as the flat fields of
+    a record; with a CUDA ``device`` also each phase's peak of allocated device memory.
+
+    The working memory ``<phase>_workspace_mb`` (``<phase>_gpu_workspace_mb`` on the device) is
+    the most that the tensors the phase's operations allocated took at once
+    (:class:`~visagnn.memory.WorkspaceMeter`), so that the phase's peak can be told apart into
+    what the process held before it and what the phase itself needed."""
 
     def __init__(self, device: torch.device = CPU) -> None:
         self.fields: dict[str, float] = {}
@@ -88,14 +95,18 @@ class Phases:
             torch.cuda.synchronize(self.device)
             device_memory.reset()
         memory.reset()
+        workspace = WorkspaceMeter()
         wall, cpu = time.perf_counter(), time.process_time()
-        yield
+        with workspace:
+            yield
         if device_memory is not None:
             torch.cuda.synchronize(self.device)
-            self.fields[f"{name}_gpu_peak_mb"] = device_memory.peak_mb()
+            self.fields.update({f"{name}_gpu_peak_mb": device_memory.peak_mb(),
+                                f"{name}_gpu_workspace_mb": workspace.peak_mb("cuda")})
         self.fields.update({f"{name}_s": time.perf_counter() - wall,
                             f"{name}_cpu_s": time.process_time() - cpu,
-                            f"{name}_peak_mb": memory.peak_mb()})
+                            f"{name}_peak_mb": memory.peak_mb(),
+                            f"{name}_workspace_mb": workspace.peak_mb("cpu")})
         print(f"  {name}: {self.fields[f'{name}_s']:.1f} s, peak "
               f"{self.fields[f'{name}_peak_mb']:.0f} MiB", file=sys.stderr, flush=True)
 

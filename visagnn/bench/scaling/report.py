@@ -10,7 +10,12 @@ r"""The scaling report's data and tables, from a scaling store.
   training phases (build to inference);
 * ``accounted_share``: the same with what the breakdown leaves out added: the process's memory
   at its start (interpreter, libraries) and the outputs of exact inference
-  (:math:`N \sum_l d_l` floats, held beside the histories while it runs).
+  (:math:`N \sum_l d_l` floats, held beside the histories while it runs);
+* ``epoch_share``, ``inference_share``: phase by phase, the process at its start + what the
+  method holds (features, graph, histories, model) + the phase's working memory
+  (``<phase>_workspace_mb``: every tensor the phase allocated, alive at once at most; the
+  exact outputs are inference's), over the phase's peak RSS. Points measured before the
+  working memory was recorded have none.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ COMPONENTS = {"memory.features_mb": "features", "memory.graph_mb": "graph",
               "memory.histories_mb": "histories", "memory.activations_mb": "activations",
               "memory.model_mb": "model"}
 """The memory breakdown's parts, with their labels."""
+HELD = ("memory.features_mb", "memory.graph_mb", "memory.histories_mb", "memory.model_mb")
+"""The parts a method holds through every phase."""
+ACCOUNTED_PHASES = ("epoch", "inference")
+"""The phases whose peak is told apart into held and working memory."""
 
 
 def load(results: str | Path) -> pd.DataFrame:
@@ -57,6 +66,11 @@ def load(results: str | Path) -> pd.DataFrame:
         points.loc[measured, "breakdown_share"] = breakdown / peak
         points.loc[measured, "accounted_share"] = (
             breakdown + points["exact_outputs_mb"] + points["base_mb"]) / peak
+        held = points[list(HELD)].sum(axis=1) + points["base_mb"]
+        for phase in ACCOUNTED_PHASES:
+            if f"{phase}_workspace_mb" in points:
+                points.loc[measured, f"{phase}_share"] = (
+                    held + points[f"{phase}_workspace_mb"]) / points[f"{phase}_peak_mb"]
     return points
 
 
@@ -137,6 +151,10 @@ def _number(value: object) -> str:
     return "—" if value is None or pd.isna(value) else significant(float(value))
 
 
+def _share(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.2f}"
+
+
 def _load_text(start: object, end: object) -> str:
     return "—" if pd.isna(start) else f"{start:.1f} → {end:.1f}"
 
@@ -204,6 +222,8 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         .max(axis=1).map(_number),
         "breakdown / peak": methods["breakdown_share"].map(lambda share: f"{share:.2f}"),
         "accounted / peak": methods["accounted_share"].map(lambda share: f"{share:.2f}"),
+        **{f"{phase}: held + working / peak": methods[f"{phase}_share"].map(_share)
+           if f"{phase}_share" in methods else "—" for phase in ACCOUNTED_PHASES},
         "METIS peak (MiB)": methods["num_nodes"].map(metis).map(_number),
     }).reset_index(drop=True)
     caption = (
@@ -211,6 +231,9 @@ def memory_table(points: pd.DataFrame) -> Styler | None:
         "that autograd kept for one step's backward pass), the measured peak RSS of the "
         "training phases (build, fill, epoch, inference), and their ratio; accounted adds what "
         "the breakdown leaves out: the process at its start and the exact-inference outputs. "
+        "Phase by phase (training epoch, exact inference): the process at its start and what "
+        "the method holds, plus the phase's working memory (every tensor it allocated, alive "
+        "at once at most, exact outputs included), over that phase's peak RSS. "
         "Exact inference (history fill, evaluation) visits the parts in batches of the "
         "given size, at most 8 per layer: its transients grow with N. "
         "Estimated: the largest phase peak the runner predicted before the point from a smaller "
