@@ -104,9 +104,9 @@ def available_memory_mb(device: torch.device) -> float:
     return available
 
 
-def storages(tensor: Tensor) -> list[tuple[int, int]]:
-    """``(address, bytes)`` of every storage behind ``tensor``: one for a dense tensor (all of
-    its storage, for a view too), the indices and values of a sparse one."""
+def storage_objects(tensor: Tensor) -> list[torch.UntypedStorage]:
+    """The storages behind ``tensor``: one for a dense tensor (all of its storage, for a view
+    too), the indices and values of a sparse one, none for other layouts."""
     if tensor.layout == torch.sparse_coo:
         parts = [tensor._indices(), tensor._values()]
     elif tensor.layout == torch.sparse_csr:
@@ -116,10 +116,14 @@ def storages(tensor: Tensor) -> list[tuple[int, int]]:
     else:
         return []
     try:
-        return [(part.untyped_storage().data_ptr(), part.untyped_storage().nbytes())
-                for part in parts]
+        return [part.untyped_storage() for part in parts]
     except (RuntimeError, NotImplementedError):  # a tensor subclass without a storage
         return []
+
+
+def storages(tensor: Tensor) -> list[tuple[int, int]]:
+    """``(address, bytes)`` of every storage behind ``tensor`` (:func:`storage_objects`)."""
+    return [(storage.data_ptr(), storage.nbytes()) for storage in storage_objects(tensor)]
 
 
 def tensors_mb(tensors: Iterable[Tensor]) -> float:
@@ -225,10 +229,10 @@ class WorkspaceMeter(TorchDispatchMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         inputs = {id(storage) for tensor in tree_leaves((args, kwargs))
-                  if isinstance(tensor, Tensor) for storage in _storage_objects(tensor)}
+                  if isinstance(tensor, Tensor) for storage in storage_objects(tensor)}
         for tensor in tree_leaves(out):
             if isinstance(tensor, Tensor):
-                for storage in _storage_objects(tensor):
+                for storage in storage_objects(tensor):
                     if id(storage) not in inputs:
                         self._count(storage, tensor.device.type)
         return out
@@ -250,12 +254,3 @@ class WorkspaceMeter(TorchDispatchMode):
             del self._alive[key]
             self.live_bytes[device_type] -= size
 
-
-def _storage_objects(tensor: Tensor) -> list[torch.UntypedStorage]:
-    """The storage behind a dense tensor (none for other layouts and storage-less tensors)."""
-    if tensor.layout != torch.strided:
-        return []
-    try:
-        return [tensor.untyped_storage()]
-    except (RuntimeError, NotImplementedError):
-        return []
