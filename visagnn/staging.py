@@ -6,8 +6,8 @@ slow (``cudaHostAlloc`` synchronises the device), so :class:`StagingBuffer` keep
 grows it when a transfer needs more rows. On CUDA the buffer is pinned and the copies run on the
 buffer's own stream, so a pull overlaps the work already queued on the compute stream, and a
 push returns at once: the scatter into the store waits for its copy in a background thread
-(one for the process, as GNNAutoScale's push thread), so the CPU goes on queueing the next
-layer while the device finishes the pushed rows. Without CUDA the same code runs stream-free:
+(one for the process, as GNNAutoScale's push thread), so it overlaps what the caller does next
+(the halo's pull, the next layer). Without CUDA the same code runs stream-free:
 every pull returns a fresh tensor, and a push's scatter still runs in the background thread.
 """
 
