@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from visagnn.bench.scaling.estimate import HELD
 from visagnn.bench.scaling.family import PARTITION
 from visagnn.bench.scaling.measure import METHOD_PHASES
 from visagnn.bench.scaling.store import ScaleStore
@@ -42,8 +43,8 @@ COMPONENTS = {"memory.features_mb": "features", "memory.graph_mb": "graph",
               "memory.histories_mb": "histories", "memory.activations_mb": "activations",
               "memory.model_mb": "model"}
 """The memory breakdown's parts, with their labels."""
-HELD = ("memory.features_mb", "memory.graph_mb", "memory.histories_mb", "memory.model_mb")
-"""The parts a method holds through every phase."""
+HELD_COLUMNS = tuple(f"memory.{part}" for part in HELD)
+"""The columns of the breakdown's parts a method holds through every phase."""
 ACCOUNTED_PHASES = ("epoch", "inference")
 """The phases whose peak is told apart into held and working memory."""
 
@@ -66,7 +67,7 @@ def load(results: str | Path) -> pd.DataFrame:
         points.loc[measured, "breakdown_share"] = breakdown / peak
         points.loc[measured, "accounted_share"] = (
             breakdown + points["exact_outputs_mb"] + points["base_mb"]) / peak
-        held = points[list(HELD)].sum(axis=1) + points["base_mb"]
+        held = points[list(HELD_COLUMNS)].sum(axis=1) + points["base_mb"]
         for phase in ACCOUNTED_PHASES:
             if f"{phase}_workspace_mb" in points:
                 points.loc[measured, f"{phase}_share"] = (
