@@ -14,7 +14,6 @@ def test_push_pull_round_trip():
     history.push(n_id, values, iteration=1)
     assert torch.equal(history.pull(torch.tensor([9, 7])), values[[2, 0]])
     assert torch.equal(history.pull(torch.tensor([5])), torch.zeros(1, 3))
-    assert history.rows_pulled == 3
 
 
 def test_pushed_values_are_detached_copies():
@@ -156,13 +155,13 @@ def test_a_staged_pull_waits_for_the_push_in_flight_only_when_it_reads_its_rows(
     history.push(torch.tensor([0, 1, 2]), torch.ones(3, 2), iteration=1)
     with push_thread_held() as gate:
         history.push(torch.tensor([1, 4]), torch.full((2, 2), 5.0), iteration=2)
-        assert history.push_in_flight and history.last_push[[1, 4]].eq(2).all()
+        assert history.transfers.push_in_flight and history.last_push[[1, 4]].eq(2).all()
         halo = history.pull(torch.tensor([0, 2, 6]))  # none of the pushed rows: no wait
-        assert history.push_in_flight
+        assert history.transfers.push_in_flight
         assert halo.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
         threading.Timer(0.05, gate.set).start()
         assert history.pull(torch.tensor([4, 0])).tolist() == [[5.0, 5.0], [1.0, 1.0]]
-        assert not history.push_in_flight
+        assert not history.transfers.push_in_flight
     with push_thread_held() as gate:
         history.push(torch.tensor([7]), torch.full((1, 2), 3.0), iteration=3)
         threading.Timer(0.05, gate.set).start()

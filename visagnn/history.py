@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from visagnn.cache import cache_folder
-from visagnn.staging import StagingBuffer
+from visagnn.staging import DirectTransfers, RowTransfers, StagedTransfers
 
 HistoryDtype = Literal["float32", "float16", "bfloat16"]
 HISTORY_DTYPES: dict[str, torch.dtype] = {
@@ -110,18 +110,17 @@ class History:
     Rows are written two ways: :meth:`push` (a training step's in-batch rows) and
     :meth:`refresh` (exact rows of every node, e.g. from an evaluation's exact inference);
     ``refreshed_at`` is the iteration of the last refresh, so a row with ``last_push[j] ==
-    refreshed_at`` holds an exact row.
+    refreshed_at`` holds an exact row. In a model, only
+    :class:`~visagnn.nn.historical_model.HistoricalModel` writes its histories.
 
     The rows live where ``storage`` says (:class:`HistoryStorage`: by default a plain tensor
     on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
-    device. When the rows are on the CPU and the device is CUDA (:func:`stages_transfers`),
-    pulls and pushes go through reused pinned buffers on their own stream
-    (:class:`~visagnn.staging.StagingBuffer`), and a push returns before its rows are in the
-    store: a pull waits for the push still in flight only if it reads one of its rows (rows of
-    the batch, while the halo it pulls next is disjoint from them), and reading
-    :attr:`embedding` waits for it. The
-    per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate and velocity)
-    is float32 on the compute device whatever the storage; the last exact rows of
+    device. How they get there is :attr:`transfers`' job: when the rows are on the CPU and the
+    device is CUDA (:func:`stages_transfers`), :class:`~visagnn.staging.StagedTransfers`
+    (reused pinned buffers on their own stream, a push that returns before its rows are in the
+    store), else :class:`~visagnn.staging.DirectTransfers`; reading :attr:`embedding` waits for
+    every push. The per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate
+    and velocity) is float32 on the compute device whatever the storage; the last exact rows of
     ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
     the device with ``device``, plain RAM otherwise).
     """
@@ -143,12 +142,9 @@ class History:
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
         self._rows = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
-        staged = stages_transfers(self.device, self.storage_device)
-        self._pulls = StagingBuffer(dim, self.dtype, self.device) if staged else None
-        self._pushes = StagingBuffer(dim, self.dtype, self.device) if staged else None
-        # the ids of the staged push in flight, and the same as a mask a pull is tested against
-        self._in_flight: Tensor | None = None
-        self._pending = torch.zeros(num_nodes, dtype=torch.bool) if staged else None
+        transfers = (StagedTransfers if stages_transfers(self.device, self.storage_device)
+                     else DirectTransfers)
+        self.transfers: RowTransfers = transfers(self._rows, self.device)
         self.last_push = torch.full((num_nodes,), -1, dtype=torch.long, device=self.device)
         self.grad_norm = torch.zeros(num_nodes, device=self.device)
         self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
@@ -156,12 +152,11 @@ class History:
         self._drift_rate: Tensor | None = None
         self.refreshed_at: int | None = None
         self._exact: Tensor | None = None  # the last refresh's rows, with track_drift
-        self.rows_pulled = 0
 
     @property
     def embedding(self) -> Tensor:
         """The ``[N, D]`` rows in the storage dtype and place, every push written."""
-        self._land_push()
+        self.transfers.land()
         return self._rows
 
     @property
@@ -179,11 +174,11 @@ class History:
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the history holds: the rows, the per-node state (drift state
-        included), and for staged transfers the buffers and the mask of the rows in flight."""
+        included), and what the transfers hold (staged: the buffers and the mask of the rows in
+        flight)."""
         held = [self._rows, self.last_push, self.grad_norm, self.grad_seen,
-                self._drift_rate, self.drift_velocity, self._exact, self._pending]
-        held += [staging.buffer for staging in (self._pulls, self._pushes) if staging is not None]
-        return [tensor for tensor in held if tensor is not None]
+                self._drift_rate, self.drift_velocity, self._exact]
+        return [tensor for tensor in held if tensor is not None] + self.transfers.tensors()
 
     @property
     def nbytes(self) -> int:
@@ -192,47 +187,14 @@ class History:
 
     def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``; staged, the
-        rows reach the store in the background (:meth:`StagingBuffer.scatter`)."""
-        index = n_id.to(self.storage_device)
-        if self._pushes is not None:
-            self._land_push()
-            self._pushes.scatter(self._rows, index, values.detach())
-            self._in_flight = index
-            self._pending[index] = True
-        else:
-            self._rows[index] = values.detach().to(self.storage_device, self.dtype)
+        rows reach the store in the background (:class:`~visagnn.staging.StagedTransfers`)."""
+        self.transfers.push(n_id.to(self.storage_device), values.detach())
         self.last_push[n_id.to(self.device)] = iteration
 
     def pull(self, n_id: Tensor) -> Tensor:
         """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
         them), every earlier push of these rows included."""
-        self.rows_pulled += n_id.numel()
-        index = n_id.to(self.storage_device)
-        if self._pulls is not None:
-            if self._reads_push_in_flight(index):
-                self._land_push()
-            return self._pulls.gather(self._rows, index)
-        return self._rows.index_select(0, index).to(self.device, torch.float32)
-
-    @property
-    def push_in_flight(self) -> bool:
-        """Whether the rows of the last push may not be in the store yet (staged pushes)."""
-        return self._in_flight is not None and self._pushes.scattering
-
-    def _reads_push_in_flight(self, index: Tensor) -> bool:
-        """Whether a row of ``index`` is one the push in flight has yet to write."""
-        if not self.push_in_flight:
-            self._land_push()
-            return False
-        return bool(self._pending[index].any())
-
-    def _land_push(self) -> None:
-        """Wait until the push in flight, if any, is in the store (raising its error)."""
-        if self._in_flight is None:
-            return
-        self._pushes.wait()
-        self._pending[self._in_flight] = False
-        self._in_flight = None
+        return self.transfers.pull(n_id.to(self.storage_device))
 
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
@@ -301,8 +263,8 @@ class History:
 
 
 def stages_transfers(device: torch.device, storage_device: torch.device) -> bool:
-    """Whether pulls and pushes go through :class:`StagingBuffer`: the rows are on the CPU
-    and the compute device is CUDA."""
+    """Whether pulls and pushes go through :class:`~visagnn.staging.StagedTransfers`: the rows
+    are on the CPU and the compute device is CUDA."""
     return device.type == "cuda" and storage_device.type == "cpu"
 
 

@@ -1,4 +1,9 @@
-"""Reused CPU buffers for moving history rows to and from a CUDA device (GNNAutoScale's pool).
+"""How history rows move between their store and the compute device (GNNAutoScale's pool).
+
+:class:`DirectTransfers` reads and writes a store the device can index (rows on the device, or
+a CPU store with a CPU device). :class:`StagedTransfers` moves the rows of a CPU store to and from
+a CUDA device through reused buffers, with the push protocol: a push returns before its rows are
+in the store, and a pull waits for it only if it reads one of its rows.
 
 A pull gathers the rows into a buffer and copies them to the device; a push copies device rows
 into a buffer and scatters them into the store. Allocating pinned memory for every transfer is
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -123,3 +129,108 @@ class StagingBuffer:
                 copied.record(self.stream)
             values.record_stream(self.stream)  # its memory is not reused before the copy ran
         self._scattered = push_thread().submit(write_rows, store, index, rows, copied)
+
+
+class RowTransfers(Protocol):
+    """Pulls from and pushes into one ``[N, D]`` store of history rows."""
+
+    @property
+    def push_in_flight(self) -> bool:
+        """Whether the rows of the last push may not be in the store yet."""
+
+    def pull(self, index: Tensor) -> Tensor:
+        """``store[index]`` (``index`` on the store's device) as float32 on the compute device,
+        every earlier push of these rows included."""
+
+    def push(self, index: Tensor, values: Tensor) -> None:
+        """``store[index] = values`` (detached; ``index`` on the store's device) in the store's
+        dtype."""
+
+    def land(self) -> None:
+        """Wait until every push is in the store (raising a failed push's error)."""
+
+    def tensors(self) -> list[Tensor]:
+        """The tensors the transfers hold besides the store."""
+
+
+class DirectTransfers:
+    """Plain index copies between ``store`` and ``device``: every push is in the store when it
+    returns.
+
+    Args:
+        store: the ``[N, D]`` rows.
+        device: the compute device pulls return their rows on.
+    """
+
+    push_in_flight = False
+
+    def __init__(self, store: Tensor, device: torch.device) -> None:
+        self.store = store
+        self.device = device
+
+    def pull(self, index: Tensor) -> Tensor:
+        return self.store.index_select(0, index).to(self.device, torch.float32)
+
+    def push(self, index: Tensor, values: Tensor) -> None:
+        self.store[index] = values.to(self.store.device, self.store.dtype)
+
+    def land(self) -> None:
+        """Nothing to wait for."""
+
+    def tensors(self) -> list[Tensor]:
+        return []
+
+
+class StagedTransfers:
+    """Pulls and pushes of a CPU ``store`` through one :class:`StagingBuffer` each.
+
+    A push returns before its rows are in the store (:meth:`StagingBuffer.scatter`); until
+    they are, a mask marks them, so that a pull waits for the push only if it reads one of its
+    rows (the rows of a batch are pushed, then its halo, disjoint from them, is pulled), and the
+    next push waits for it before it reuses the buffer.
+
+    Args:
+        store: the ``[N, D]`` rows, on the CPU.
+        device: the compute device (CUDA; a CPU device runs the same protocol stream-free).
+    """
+
+    def __init__(self, store: Tensor, device: torch.device) -> None:
+        self.store = store
+        self._pulls = StagingBuffer(store.size(1), store.dtype, device)
+        self._pushes = StagingBuffer(store.size(1), store.dtype, device)
+        # the ids of the push in flight, and the same as a mask a pull is tested against
+        self._in_flight: Tensor | None = None
+        self._pending = torch.zeros(store.size(0), dtype=torch.bool)
+
+    @property
+    def push_in_flight(self) -> bool:
+        return self._in_flight is not None and self._pushes.scattering
+
+    def pull(self, index: Tensor) -> Tensor:
+        if self._reads_push_in_flight(index):
+            self.land()
+        return self._pulls.gather(self.store, index)
+
+    def push(self, index: Tensor, values: Tensor) -> None:
+        self.land()
+        self._pushes.scatter(self.store, index, values)
+        self._in_flight = index
+        self._pending[index] = True
+
+    def _reads_push_in_flight(self, index: Tensor) -> bool:
+        """Whether a row of ``index`` is one the push in flight has yet to write."""
+        if not self.push_in_flight:
+            self.land()
+            return False
+        return bool(self._pending[index].any())
+
+    def land(self) -> None:
+        if self._in_flight is None:
+            return
+        self._pushes.wait()
+        self._pending[self._in_flight] = False
+        self._in_flight = None
+
+    def tensors(self) -> list[Tensor]:
+        """The mask of the rows in flight and both buffers."""
+        return [self._pending, self._pulls.buffer, self._pushes.buffer]

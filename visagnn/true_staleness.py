@@ -31,8 +31,8 @@ def spearman(x: Tensor, y: Tensor) -> float:
 def true_staleness(history: History, exact: Tensor) -> Tensor:
     r""":math:`\lVert \tilde h_j - h_j \rVert` of every row of ``history`` against ``exact``.
 
-    Reads the store directly, not through :meth:`History.pull`, so that measuring does not
-    count as halo traffic (``rows_pulled``).
+    Reads the store as it is (:attr:`History.embedding`, every push landed) on the CPU, rather
+    than through :meth:`History.pull`, which would copy every row to the compute device.
     """
     return (history.embedding.cpu() - exact.cpu()).norm(dim=-1)
 

@@ -62,6 +62,7 @@ def test_momentum_update_by_hand(tiny):
     # batch): h̄_2 = ELU((x0 + x1 + x2) / 3) = ELU([1, 0]) = [1, 0];
     # hist_2 ← 0.5 · [1, 0] + 0.5 · [3, 2] = [2, 1].
     assert torch.allclose(model.histories[0].embedding[2], torch.tensor([2.0, 1.0]))
+    assert model.histories[0].last_push.tolist() == [1, 1, 1, 0]  # the moved row is a write
     gas = gas_model(backbone, 4).eval()
     gas.histories[0].fill(model.histories[0].embedding)
     assert torch.allclose(out, gas(x[batch.n_id], batch, Clock(1)))

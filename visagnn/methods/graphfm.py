@@ -61,12 +61,15 @@ class GraphFMHalo(HaloPolicy):
     :math:`\bar h_j = \mathrm{ReLU}(W \sum_{i} \hat A_{ji} h_i + b)` over the same sources with
     global normalisation, i.e. GraphFM's own GCN estimate (a partial sum) plus :math:`j`'s
     self-loop term. The layer runs in the model's mode, as the in-batch rows pushed next to it.
-    The moved rows are written with :meth:`History.push`, so the update counts as a write for
-    the persistence time :math:`T_j`, and are the halo rows the next layer reads.
+    The moved rows are the halo rows the next layer reads, and the model pushes them
+    (:attr:`writes_halo`), so the update counts as a write for the persistence time
+    :math:`T_j`.
 
     Args:
         momentum: :math:`\gamma \in [0, 1]`; 0 is GAS.
     """
+
+    writes_halo = True
 
     def __init__(self, momentum: float) -> None:
         self.momentum = momentum
@@ -82,11 +85,9 @@ class GraphFMHalo(HaloPolicy):
     def next_input(
         self, index: int, inp: LayerInput, fresh: Tensor, batch: SubgraphBatch, clock: Clock
     ) -> LayerInput:
-        history, halo = self.histories[index], batch.halo_nodes
         moved = self.momentum * self.halo_estimate(index, inp, batch) + (
             1 - self.momentum
-        ) * history.pull(halo)
-        history.push(halo, moved, clock.iteration)
+        ) * self.histories[index].pull(batch.halo_nodes)
         return LayerInput(torch.cat([fresh, moved]), batch.edge_index, batch.n_id,
                           batch.batch_size)
 

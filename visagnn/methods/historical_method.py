@@ -58,19 +58,9 @@ class HistoricalMethod(PartitionBatchMethod):
         return self.model.halo_policy
 
     def prepare(self) -> None:
-        exact = self.exact_embeddings()
-        for history, rows in zip(self.model.histories, exact[:-1], strict=True):
-            history.fill(rows, iteration=0)
-        self.policy.after_refresh(exact, self.clock)
+        self.model.fill_histories(self.exact_embeddings(), self.clock)
         self.boundary_nodes = self.parted.boundary_nodes()
         self.measurement: dict[str, Any] = {}
-
-    def refresh_histories(self, exact: list[Tensor]) -> None:
-        """Write the exact embeddings ``exact`` (every layer's, the logits last) into every
-        history at the current iteration, and show them to the policy."""
-        for history, rows in zip(self.model.histories, exact[:-1], strict=True):
-            history.refresh(rows, self.clock.iteration)
-        self.policy.after_refresh(exact, self.clock)
 
     def write_exact_halo(self, batch: SubgraphBatch) -> None:
         """The oracle (``exact_halo``): the batch's halo rows of every history rewritten (at
@@ -82,9 +72,7 @@ class HistoricalMethod(PartitionBatchMethod):
             return
         self.model.eval()
         blocks = neighbourhood_blocks(self.parted.graph, halo, len(self.model.histories))
-        rows = exact_rows(self.backbone, self.x, blocks)
-        for history, values in zip(self.model.histories, rows, strict=True):
-            history.push(halo, values, self.clock.iteration)
+        self.model.write_halo(halo, exact_rows(self.backbone, self.x, blocks), self.clock)
         self.model.train()
 
     def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
@@ -130,7 +118,7 @@ class HistoricalMethod(PartitionBatchMethod):
         if self.measuring(self.clock.epoch):
             self.measurement = self.measure(exact)
         if self.config.refresh_histories:
-            self.refresh_histories(exact)
+            self.model.refresh_histories(exact, self.clock)
         return self.parted.to_original_order(exact[-1])
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:

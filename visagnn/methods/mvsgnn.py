@@ -112,9 +112,9 @@ class MinimalVarianceHalo(HaloPolicy):
     :math:`L_S = 0`).
 
     **Norms.** The model records :math:`\lVert \partial L_S / \partial h_i \rVert` of every
-    sampled node in every history; :meth:`after_backward` records it again divided by the
-    node's weight :math:`1 / (p_i |T_B|)`, as MVS-GNN's code divides its per-node gradients by
-    their weights, so that the next probabilities follow the unweighted :math:`\ell_i`. This
+    sampled node in every history divided by the node's weight :math:`1 / (p_i |T_B|)`
+    (:meth:`recorded_grad_norm`), as MVS-GNN's code divides its per-node gradients by their
+    weights, so that the next probabilities follow the unweighted :math:`\ell_i`. This
     is exact for the node's own loss term and approximate for the messages it sends to other
     sampled nodes.
 
@@ -173,9 +173,9 @@ class MinimalVarianceHalo(HaloPolicy):
         losses = F.cross_entropy(out[train_rows], labels, reduction="none")
         return (self.weight.to(out.device) * losses).sum()
 
-    def after_backward(self, index: int, nodes: Tensor, grad_norm: Tensor) -> None:
-        """Record the sampled nodes' norms without their importance weights."""
-        self.histories[index].record_grad_norm(nodes, grad_norm / self.weight.to(grad_norm))
+    def recorded_grad_norm(self, index: int, grad_norm: Tensor) -> Tensor:
+        """The sampled nodes' norms without their importance weights."""
+        return grad_norm / self.weight.to(grad_norm)
 
     def begin_epoch(self) -> None:
         self.candidates_seen = self.candidates_sampled = 0

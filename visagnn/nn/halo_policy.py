@@ -28,9 +28,14 @@ class HaloPolicy:
     :meth:`after_backward` (sees the in-batch gradient norms), :meth:`after_refresh`
     (sees exact embeddings), :meth:`loss` (the batch's loss: the task's cross-entropy here),
     :meth:`epoch_extras` (adds fields to the epoch's record). The policy owns its state (e.g.
-    ReFresh's admission masks); the histories are the model's.
+    ReFresh's admission masks, LMC's gradient histories); the model's histories are the model's
+    to write: a policy reads them and returns what is written (the halo rows of its next input
+    with :attr:`writes_halo`, the norms of :meth:`recorded_grad_norm`).
     """
 
+    writes_halo = False
+    """Whether the model pushes the halo rows of :meth:`next_input` into the history they were
+    read from (GraphFM's momentum-moved rows), so that they count as a write."""
     tracks_drift = False
     """Whether the policy reads :attr:`History.drift_rate` (the histories then keep it)."""
     keeps_velocity = False
@@ -67,9 +72,14 @@ class HaloPolicy:
         nodes)."""
         return batch, train_rows, None
 
+    def recorded_grad_norm(self, index: int, grad_norm: Tensor) -> Tensor:
+        """The norms history ``index`` records for the in-batch nodes whose ``‖∂L/∂h_i‖`` is
+        ``grad_norm`` (GAS: these)."""
+        return grad_norm
+
     def after_backward(self, index: int, nodes: Tensor, grad_norm: Tensor) -> None:
-        """Called in the backward pass, after history ``index`` recorded ``grad_norm``
-        (``‖∂L/∂h_i‖`` of the in-batch ``nodes``)."""
+        """Called in the backward pass, after history ``index`` recorded the norms of
+        ``grad_norm`` (``‖∂L/∂h_i‖`` of the in-batch ``nodes``)."""
 
     def after_refresh(self, exact: list[Tensor], clock: Clock) -> None:
         """Called after every history was rewritten with ``exact`` (every layer's exact

@@ -28,10 +28,15 @@ class HistoricalModel(nn.Module):
     Layer 0 reads exact features for the batch and its halo. After every hidden layer the
     in-batch rows are pushed to that layer's :class:`~visagnn.history.History` (the policy
     sees the rows they replace first, :meth:`HaloPolicy.before_push`), then the policy builds
-    the next layer's input; in the backward
-    pass their gradient norms :math:`\lVert \partial L / \partial h_i \rVert` are recorded in the
-    history and then shown to the policy (:meth:`HaloPolicy.after_backward`), in that order.
-    The ``halo_policy`` builds each next layer's input from the fresh rows and the halo.
+    the next layer's input from the fresh rows and the halo (and where it moves the halo rows,
+    :attr:`HaloPolicy.writes_halo`, they are pushed too); in the backward pass their gradient
+    norms :math:`\lVert \partial L / \partial h_i \rVert` are recorded in the history (as
+    :meth:`HaloPolicy.recorded_grad_norm` gives them) and then shown to the policy
+    (:meth:`HaloPolicy.after_backward`), in that order.
+
+    The model is the only writer of its histories: the steps above, the exact rows of every
+    node (:meth:`fill_histories`, :meth:`refresh_histories`) and of a batch's halo
+    (:meth:`write_halo`). A policy reads them and returns what is to be written.
 
     What is pushed (``push_rows``): ``"train"`` (GAS) pushes the rows of the training forward,
     dropout noise included; ``"clean"`` pushes the rows of a second, gradient-free forward of
@@ -81,6 +86,9 @@ class HistoricalModel(nn.Module):
                 self.histories[index].push(batch.batch_nodes, out, clock.iteration)
             self.capture_grad_norm(index, batch.batch_nodes, out)
             inp = self.halo_policy.next_input(index, inp, out, batch, clock)
+            if self.halo_policy.writes_halo:
+                self.histories[index].push(batch.halo_nodes, inp.x[batch.batch_size :],
+                                           clock.iteration)
         raise AssertionError("unreachable: a backbone has at least one layer")
 
     @torch.no_grad()
@@ -99,13 +107,37 @@ class HistoricalModel(nn.Module):
 
     def capture_grad_norm(self, index: int, nodes: Tensor, fresh: Tensor) -> None:
         """In the backward pass: record ``‖∂L/∂h_i‖`` of the ``fresh`` rows of ``nodes`` in
-        history ``index``, then show them to the policy."""
+        history ``index`` (as the policy's :meth:`HaloPolicy.recorded_grad_norm`), then show
+        them to the policy."""
         if not fresh.requires_grad:
             return
 
         def record(grad: Tensor) -> None:
             norms = grad.detach().norm(dim=-1)
-            self.histories[index].record_grad_norm(nodes, norms)
+            recorded = self.halo_policy.recorded_grad_norm(index, norms)
+            self.histories[index].record_grad_norm(nodes, recorded)
             self.halo_policy.after_backward(index, nodes, norms)
 
         fresh.register_hook(record)
+
+    def fill_histories(self, exact: list[Tensor], clock: Clock) -> None:
+        """Start every history afresh (:meth:`History.fill`, iteration 0) from the exact
+        embeddings ``exact`` (every layer's of all nodes, the logits last), then show them to
+        the policy."""
+        for history, rows in zip(self.histories, exact[:-1], strict=True):
+            history.fill(rows, iteration=0)
+        self.halo_policy.after_refresh(exact, clock)
+
+    def refresh_histories(self, exact: list[Tensor], clock: Clock) -> None:
+        """Write the exact embeddings ``exact`` (every layer's, the logits last) into every
+        history at ``clock``'s iteration (:meth:`History.refresh`), then show them to the
+        policy."""
+        for history, rows in zip(self.histories, exact[:-1], strict=True):
+            history.refresh(rows, clock.iteration)
+        self.halo_policy.after_refresh(exact, clock)
+
+    def write_halo(self, halo: Tensor, rows: list[Tensor], clock: Clock) -> None:
+        """Push ``rows`` (one ``[len(halo), D_l]`` tensor per history) as the rows of the nodes
+        ``halo`` at ``clock``'s iteration."""
+        for history, values in zip(self.histories, rows, strict=True):
+            history.push(halo, values, clock.iteration)
