@@ -74,8 +74,8 @@ def run(
     own estimate, or the CUDA allocator) ends the run with ``status = "oom"`` instead of raising.
     The summary's ``memory`` breaks the memory down (:func:`~visagnn.run_summary.run_summary`);
     the activations are measured during the first epoch only, which visits every part
-    (:class:`~visagnn.memory.SavedTensorMeter`: a Python hook per saved tensor, about a tenth
-    of an epoch's time on Cora, so no later epoch pays it).
+    (:class:`~visagnn.memory.SavedTensorMeter`: a Python hook per saved tensor, which slows the
+    steps it watches, so no later epoch pays it).
     """
     seed_everything(config.seed)
     dataset = dataset if dataset is not None else load_run_dataset(config)

@@ -3,7 +3,7 @@
 :func:`load` reads a results store into a :class:`ReportData`; :mod:`visagnn.bench.tables` and
 :mod:`visagnn.bench.figures` build the report's tables and figures from it, and :func:`show`
 puts them in a notebook. Runs are grouped by their *variant* (the canonical method spec, e.g.
-``visagnn-sum --no-loss``):
+``visagnn-sum --loss``):
 
 * main runs: variants with every option at its default, compared in Tables 1-3 and Figures 2-3
   at one setting per dataset, the same parts P, batch size B and epoch budget for every method
@@ -51,8 +51,9 @@ STALENESS_METHODS = ("gas", "visagnn-cat", "visagnn-sum")
 """The methods the staleness tables and figures compare (GAS against VISAGNN)."""
 
 STALENESS_MARKERS = ("staleness", "spearman")
-"""Per-epoch record keys that contain one of these (e.g. ``staleness/...``,
-``true_staleness_mean_l0``, ``spearman_grad_l0``) are staleness measurements."""
+"""Per-epoch record keys that contain one of these (``true_staleness_mean_l0``,
+``spearman_grad_l0``, …: :func:`visagnn.true_staleness.measure_staleness`) are staleness
+measurements."""
 
 PNG_DPI = 100
 

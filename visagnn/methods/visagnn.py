@@ -30,30 +30,22 @@ LossTarget = Literal["train", "exact"]
 
 @dataclass(frozen=True)
 class VisagnnOptions:
-    """Switches of VISAGNN. The defaults are the configuration that measured best; the paper's
-    form is ``--loss --criterion grad --softmax split --loss-target train`` (λ = 0.5).
+    """Switches of VISAGNN. The paper's form is ``--loss --criterion grad --softmax split
+    --loss-target train`` (λ = 0.5); the defaults differ where the staleness study measured the
+    paper's choice worse (README, "Reference results"; the report's Staleness table and
+    figures, from ``reports/reference/``):
 
-    Measured with histories refreshed at every evaluation (VISAGNN-Sum, 80 METIS parts, 1 per
-    batch, test % at the best validation epoch, mean ± std; Cora 60 epochs and Minesweeper
-    ROC-AUC 40 epochs, seeds 0-2; GAS 80.9 ± 0.2 and 83.2 ± 1.9):
-
-    * the staleness loss costs accuracy in either form, so it is off by default (``--loss``
-      turns it on): paper form 78.9 ± 0.4 / 76.0 ± 1.5; eq. 26 with the loss against
-      train-mode logits 78.0 ± 1.6 / 75.4 ± 0.8, against exact logits 80.2 ± 1.2 /
-      78.9 ± 4.1, without the loss 81.4 ± 1.4 / 83.8 ± 0.4. When it is on, its target is the
-      last evaluation's exact logits (``loss_target="exact"``): the train-mode target of eq. 8
-      mostly measures dropout noise;
-    * the attention is eq. 26 (``softmax="joint"``, see :class:`StalenessAttentionConv`);
-    * the criterion is ``drift``: it ranks the measured true staleness of the halo rows at least
-      as well as ``persistence`` and far better than the paper's gradient norm, whose Spearman
-      correlation with it is negative (``visagnn.true_staleness``); with the exact-target loss
-      on Cora: grad 80.2 ± 1.2, persistence 80.0 ± 0.9, drift 81.0 ± 0.5;
-    * β stays under weight decay (exempting it measured 79.6 ± 1.7 against 81.0 ± 0.5 on Cora,
-      two seeds).
-
-    With these defaults: 81.1 ± 0.6 / 84.6 ± 0.4 (Cat 80.5 ± 1.0 / 84.8 ± 0.4); the exact-halo
-    oracle gives GAS 81.4 ± 1.1 / 83.9 ± 1.5. On these graphs neither the defaults nor the
-    oracle beat GAS by more than one of its standard deviations."""
+    * the staleness loss (eqs. 8-9) is off (``--loss`` turns it on): in either target it cost
+      accuracy. When it is on, its target is the last evaluation's exact logits
+      (``loss_target="exact"``), since the train-mode target of eq. 8 mostly measures dropout
+      noise;
+    * the attention is eq. 26 (``softmax="joint"``, see :class:`StalenessAttentionConv`): one
+      softmax over all neighbours, exact with exact histories;
+    * the criterion is ``drift`` (:mod:`visagnn.staleness_criteria`): it ranks the true
+      staleness of the halo rows (:mod:`visagnn.true_staleness`, the ``spearman_*`` record
+      keys) at least as well as ``persistence``, while the paper's gradient norm ranks it
+      inversely;
+    * β is under weight decay like every other parameter (``beta_decay``), as in the paper."""
 
     attention: bool = field(default=True, metadata={
         "help": "dynamic staleness attention (eqs. 5-7 or 26); off = GAT attention "
@@ -201,8 +193,9 @@ class Visagnn(HistoricalMethod):
 
     plus, optionally, dropping halo nodes whose persistence exceeds ``persistence_threshold``
     (:class:`StalenessHalo`). Each can be switched off for the ablations of Table 4. The
-    staleness criterion :math:`s_j` is the cached gradient norm (default, as the paper) or the
-    persistence time.
+    staleness criterion :math:`s_j` is the drift rate times the persistence time (default,
+    ours), the cached gradient norm (the paper's) or the persistence time
+    (:mod:`visagnn.staleness_criteria`).
     """
 
     options_class = VisagnnOptions

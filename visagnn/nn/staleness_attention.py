@@ -50,13 +50,9 @@ class StalenessAttentionConv(MessagePassing):
       not GAT even when every :math:`s_j = 0` (a mini-batch forward with exact histories is not
       exact inference).
 
-    ``joint`` is the default: it can move mass and is exact with exact histories, and a fresh
-    measurement after histories were refreshed at every evaluation did not favour ``split``
-    (VISAGNN-Sum with the paper's gradient criterion and train-mode staleness loss, 80 METIS
-    parts, 1 per batch, test % at the best validation epoch: Cora, 60 epochs, seeds 0-2,
-    split 78.9 ± 0.4, joint 78.0 ± 1.6; Minesweeper ROC-AUC, 40 epochs, seed 0, 75.5 and 75.9).
-    An earlier measurement, before the refresh, had favoured ``split`` on Cora (81.6 ± 0.8 vs
-    80.1 ± 1.0, 200 epochs, 5 seeds).
+    ``joint`` is the default: it can move mass between fresh and stale neighbours and is exact
+    with exact histories, which ``split`` is not. How the two forms compare is measured in the
+    staleness study (README, "Reference results"; the paper form uses ``split``).
 
     With ``staleness=None`` (no historical row), or every :math:`s_j = 0` in the joint form, the
     layer computes exactly what :class:`torch_geometric.nn.GATConv` computes with the same

@@ -41,9 +41,8 @@ class StalenessGATBackbone(Backbone):
     Both augmentations start as the identity: :math:`\mathbf{W}_s = 0` (Sum) and a zero weight
     column for Cat's channel, so training starts as GAS and learns how much of the staleness to
     use. A random start shifts every training halo row by a term exact inference (:math:`s = 0`)
-    never sees; on a 400-node community graph (8 parts, 2 per batch, 30 epochs, seeds 0-2,
-    augmentation only) that gave test accuracy 0.78/0.87/0.87 (Sum) and 0.91/0.67/0.80 (Cat)
-    against 0.93/0.92/0.89 and 0.89/0.89/0.89 with the zero start.
+    never sees, so the model evaluated would differ from the model trained from the first
+    step on.
 
     Args:
         in_channels: input feature width.

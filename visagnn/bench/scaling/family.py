@@ -55,8 +55,7 @@ BATCH_PARTS = 5
 
 PARTITION = "partition"
 """The ``method`` of a partition point: METIS on the graph, timed in a process of its own (its
-peak memory is METIS's, 7.6 GiB at 2.4 × 10^6 nodes and 300 parts in the reference, and none
-of a method's)."""
+peak memory is METIS's, none of a method's; the scaling report gives it)."""
 DEFAULT_METHODS = ("gas", "visagnn-sum")
 
 
