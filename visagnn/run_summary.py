@@ -18,12 +18,6 @@ if TYPE_CHECKING:  # the results store reads summaries without importing torch
 
 Status = Literal["ok", "oom", "failed"]
 
-SUMMARY_KEYS = ("dataset", "method", "seed", "metric", "status", "best_val", "test",
-                "best_epoch", "epochs", "mean_epoch_s", "mean_eval_s", "peak_mem_mb",
-                "added_mem_mb", "memory", "device", "num_parts", "batch_parts", "config", "options")
-"""The keys of every summary, in order; ``error`` follows where the run did not finish."""
-
-
 def _mean(records: Sequence[Mapping[str, Any]], key: str) -> float | None:
     """The mean of ``key`` over the records that have it (not ``None``)."""
     values = [record[key] for record in records if record.get(key) is not None]

@@ -25,5 +25,6 @@ def test_staleness_panels_are_the_recorded_keys(fake_data):
     cora = figures.staleness_figures(fake_data)[0]
     assert [axis.get_title() for axis in cora.axes if axis.get_visible()] == [
         "spearman drift (layer 0)", "spearman grad (layer 0)", "spearman persistence (layer 0)",
-        "true mean (layer 0)", "true staleness mean (layer 0)"]
-    assert figures.staleness_title("staleness/true_error/mean_l2") == "true error: mean (layer 2)"
+        "true staleness mean (layer 0)", "true staleness p95 (layer 0)"]
+    assert (figures.staleness_title("true_staleness_exact_rows_l2")
+            == "true staleness exact rows (layer 2)")

@@ -7,7 +7,7 @@ from visagnn.bench.store import ResultsStore
 def test_staleness_keys_are_found_by_name(fake_data):
     assert report.staleness_keys(fake_data.epochs) == [
         "spearman_drift_l0", "spearman_grad_l0", "spearman_persistence_l0",
-        "staleness/true_mean_l0", "true_staleness_mean_l0"]
+        "true_staleness_mean_l0", "true_staleness_p95_l0"]
 
 
 def test_runs_are_classified_by_what_their_variant_changes(fake_data):

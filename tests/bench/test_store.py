@@ -19,7 +19,7 @@ def test_runs_and_epochs_round_trip_and_load_with_pandas(tmp_path):
             "config", "options"} <= set(runs.columns)
     epochs = store.epochs()
     assert len(epochs) == 4 * len(specs)
-    assert {"dataset", "variant", "seed", "batch_parts", "staleness/true_mean_l0"} <= set(
+    assert {"dataset", "variant", "seed", "batch_parts", "true_staleness_p95_l0"} <= set(
         epochs.columns)
     assert store.finished_keys() == {spec.key for spec in specs}
 

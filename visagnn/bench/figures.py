@@ -188,9 +188,8 @@ def sweep_figures(data: ReportData) -> list[Figure] | None:
 
 def staleness_title(key: str) -> str:
     """A panel title for a record key, e.g. ``spearman_grad_l0`` → ``spearman grad (layer 0)``,
-    ``staleness/true_mean`` → ``true mean``."""
-    title = key.removeprefix("staleness/").replace("/", ": ")
-    return re.sub(r"_l(\d+)$", r" (layer \1)", title).replace("_", " ")
+    ``true_staleness_mean_l1`` → ``true staleness mean (layer 1)``."""
+    return re.sub(r"_l(\d+)$", r" (layer \1)", key).replace("_", " ")
 
 
 def staleness_figures(data: ReportData) -> list[Figure] | None:
