@@ -1,8 +1,10 @@
+import threading
+
 import pytest
 import torch
 
 from tests.devices import CUDA, needs_cuda, push_thread_held
-from visagnn.staging import GROWTH, StagingBuffer
+from visagnn.staging import GROWTH, DirectTransfers, StagedTransfers, StagingBuffer
 
 
 def test_the_buffer_is_reused_and_grows_only_when_a_transfer_needs_more_rows():
@@ -86,3 +88,29 @@ def test_on_cuda_transfers_reuse_one_pinned_buffer_on_their_own_stream():
     staging.wait()
     assert staging.buffer is buffer
     assert torch.equal(store[360:400], (values + 360).half().cpu())
+
+
+def test_direct_transfers_write_in_the_store_dtype_and_pull_float32():
+    store = torch.zeros(4, 2, dtype=torch.bfloat16)
+    transfers = DirectTransfers(store, torch.device("cpu"))
+    transfers.push(torch.tensor([2, 0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert not transfers.push_in_flight and store[[0, 2]].tolist() == [[3.0, 4.0], [1.0, 2.0]]
+    pulled = transfers.pull(torch.tensor([2]))
+    assert pulled.dtype == torch.float32 and pulled.tolist() == [[1.0, 2.0]]
+    assert transfers.tensors() == []
+
+
+def test_a_staged_pull_lands_the_push_in_flight_only_when_it_reads_its_rows():
+    store = torch.zeros(6, 2)
+    transfers = StagedTransfers(store, torch.device("cpu"))
+    with push_thread_held() as gate:
+        transfers.push(torch.tensor([1, 3]), torch.ones(2, 2))
+        assert transfers.push_in_flight and store.eq(0).all()
+        assert transfers.pull(torch.tensor([0, 2])).eq(0).all()  # disjoint: no wait
+        assert transfers.push_in_flight
+        threading.Timer(0.05, gate.set).start()
+        assert transfers.pull(torch.tensor([3])).tolist() == [[1.0, 1.0]]
+        assert not transfers.push_in_flight
+    pending, pulls, pushes = transfers.tensors()
+    assert pending.shape == (6,) and not pending.any()  # the mask of the rows in flight
+    assert pulls.shape == pushes.shape == (2, 2)

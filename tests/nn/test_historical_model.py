@@ -150,3 +150,31 @@ def test_what_a_training_step_pushes(csr, push_rows):
             assert not torch.allclose(pushed, rows, atol=1e-3)
     with pytest.raises(ValueError, match="push_rows"):
         HistoricalModel(backbone, model.histories, HaloPolicy(), "fresh")
+
+
+class RefreshSeen(HaloPolicy):
+    """Keeps what every exact refresh showed it."""
+
+    def __init__(self):
+        self.shown = []
+
+    def after_refresh(self, exact, clock):
+        self.shown.append((len(exact), clock.iteration))
+
+
+def test_the_model_writes_exact_rows_and_halo_rows_and_shows_refreshes_to_the_policy(setup):
+    graph, batcher, model, x = setup
+    model = HistoricalModel(model.backbone, model.histories, RefreshSeen())
+    exact = [torch.randn(NUM_NODES, dim) for dim in model.backbone.hidden_dims]
+    exact.append(torch.randn(NUM_NODES, 5))
+    model.fill_histories(exact, Clock(0))
+    model.refresh_histories([rows + 1 for rows in exact], Clock(6))
+    assert model.halo_policy.shown == [(3, 0), (3, 6)]
+    for history, rows in zip(model.histories, exact, strict=False):
+        assert torch.equal(history.embedding, rows + 1) and history.last_push.eq(6).all()
+    halo = torch.tensor([5, 17])
+    model.write_halo(halo, [torch.zeros(2, dim) for dim in model.backbone.hidden_dims],
+                     Clock(9))
+    for history in model.histories:
+        assert history.embedding[halo].eq(0).all()
+        assert history.persistence(9).eq(0).sum() == 2 and history.persistence(9, halo).eq(0).all()
