@@ -7,10 +7,11 @@ from typing import Any
 
 from torch import Tensor
 
-from visagnn.layer_sampler import FastGCNSampler, NormalizedAdjacency
+from visagnn.layer_sampler import FastGCNSampler
 from visagnn.methods.fullbatch import first_layer_decay
 from visagnn.methods.layerwise import LayerSamplingOptions, LayerwiseSamplingMethod
 from visagnn.methods.registry import register_method
+from visagnn.normalization import NormalizedAdjacency
 
 
 @dataclass(frozen=True)

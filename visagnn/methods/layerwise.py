@@ -7,9 +7,10 @@ from dataclasses import dataclass, fields
 
 from torch import Tensor
 
-from visagnn.layer_sampler import LayerSampler, NormalizedAdjacency
+from visagnn.layer_sampler import LayerSampler
 from visagnn.methods.seed_batches import SeedBatchMethod
 from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.normalization import NormalizedAdjacency
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from visagnn.datasets import GraphDataset
 from visagnn.methods.base import Method
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.nn.propagation import normalized_adjacency
+from visagnn.normalization import normalized_adjacency
 
 PREDICT_ROWS = 2**16
 """Rows per forward pass in :meth:`SGC.predict`, so large graphs need not fit on the device."""

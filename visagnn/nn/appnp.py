@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from visagnn.nn.propagation import normalized_adjacency
+from visagnn.normalization import normalized_adjacency
 
 
 class APPNP(nn.Module):
