@@ -17,7 +17,7 @@ from visagnn.datasets import GraphDataset
 from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.full_graph import FullGraphModel
@@ -114,9 +114,8 @@ class GraphSAINT(Method):
             data.x.size(1), config.hidden_channels, dataset.num_classes, graph.degree,
             num_layers=config.num_layers, dropout=config.dropout,
         )).to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        self.optimizer = build_optimizer(self.model, self.model.regularized_parameters(),
+                                         config.lr, config.weight_decay)
         self.normalization: SaintNormalization | None = None  # estimated by prepare()
         self.presample_s: float | None = None
 

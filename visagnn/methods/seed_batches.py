@@ -17,7 +17,7 @@ from visagnn.datasets import GraphDataset
 from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.nn.backbone import Backbone
 from visagnn.nn.blocks import Block, forward_blocks, layerwise_inference
 from visagnn.partitioners import range_partition
@@ -59,7 +59,8 @@ class SeedBatchMethod(Method):
         batcher = SubgraphBatcher(self.graph, range_partition(data.num_nodes, num_batches))
         self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
         self.model = self.build_backbone().to(self.device)
-        self.optimizer = torch.optim.Adam(self.parameter_groups(), lr=config.lr)
+        self.optimizer = build_optimizer(self.model, self.model.regularized_parameters(),
+                                         config.lr, config.weight_decay)
 
     @abstractmethod
     def build_sampler(self) -> BlockSampler:
@@ -68,11 +69,6 @@ class SeedBatchMethod(Method):
     @abstractmethod
     def build_backbone(self) -> Backbone:
         """The layers the blocks run through."""
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """The optimizer's parameter groups: weight decay on every parameter by default."""
-        return [{"params": list(self.model.parameters()),
-                 "weight_decay": self.config.weight_decay}]
 
     def train_step(self, seeds: Tensor) -> float:
         """One optimizer step on the sampled blocks of ``seeds`` (CPU ids)."""

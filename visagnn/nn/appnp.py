@@ -84,6 +84,10 @@ class APPNP(nn.Module):
             self._adjacency = normalized_adjacency(edge_index, x.size(0))
         return self.propagate(self.predict(x), self._adjacency)
 
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """The first linear layer's parameters: the paper's L2 term regularises only them."""
+        return list(self.lins[0].parameters())
+
     def reset_parameters(self) -> None:
         for lin in self.lins:
             lin.reset_parameters()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
 from visagnn.nn.backbone import Backbone, LayerInput
 from visagnn.normalization import inverse_sqrt_degree, symmetric_normalization
+
+RegularizedLayers = Literal["all", "first"]
+"""Which layers of a :class:`GCNBackbone` take weight decay: every one, or the first only (the
+GCN paper's L2 term and the official FastGCN code's)."""
 
 
 class GCNBackbone(Backbone):
@@ -35,6 +41,8 @@ class GCNBackbone(Backbone):
         degree: degree of every node of the graph ``[N]``, indexed by :attr:`LayerInput.n_id`.
         num_layers: number of GCN layers (default 2).
         dropout: dropout on each layer's input (default 0.5).
+        regularized: the layers whose parameters take weight decay, :data:`RegularizedLayers`
+            (default ``"all"``; ``"first"``: Kipf & Welling's L2 on the first layer only).
 
     Shapes:
         ``layer(l, inp)``: ``inp.x`` ``[n, F_l]`` → ``[n, F_{l+1}]``.
@@ -48,10 +56,15 @@ class GCNBackbone(Backbone):
         degree: Tensor,
         num_layers: int = 2,
         dropout: float = 0.5,
+        regularized: RegularizedLayers = "all",
     ) -> None:
         super().__init__()
+        if regularized not in get_args(RegularizedLayers):
+            raise ValueError(f"regularized must be one of {get_args(RegularizedLayers)}, "
+                             f"got {regularized!r}")
         self.num_layers = num_layers
         self.dropout = dropout
+        self.regularized = regularized
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(
             [GCNConv(widths[i], widths[i + 1], normalize=False) for i in range(num_layers)]
@@ -62,6 +75,11 @@ class GCNBackbone(Backbone):
     @property
     def hidden_dims(self) -> list[int]:
         return list(self._hidden_dims)
+
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """Every parameter, or the first layer's only (``regularized="first"``)."""
+        layers = self.convs if self.regularized == "all" else self.convs[:1]
+        return list(layers.parameters())
 
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         if inp.edge_weight is None:
