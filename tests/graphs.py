@@ -50,3 +50,14 @@ def full_batch_forward(backbone: Backbone, graph, x: torch.Tensor) -> list[torch
         h = backbone.layer(index, inp)
         outputs.append(h)
     return outputs
+
+
+def dense_normalized_adjacency(edge_index: torch.Tensor, num_nodes: int,
+                               dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The reference D^{-1/2} (A + I) D^{-1/2}, built densely: A[t, s] = 1 for every edge s → t
+    and D the row sums of A + I."""
+    a = torch.zeros(num_nodes, num_nodes, dtype=dtype)
+    a[edge_index[1], edge_index[0]] = 1.0
+    a += torch.eye(num_nodes, dtype=dtype)
+    scale = a.sum(1).rsqrt()
+    return scale[:, None] * a * scale[None, :]

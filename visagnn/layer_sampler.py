@@ -3,63 +3,26 @@ r"""Layer-wise importance sampling of GCN's normalised adjacency: FastGCN and LA
 Both samplers draw a fixed number ``s`` of nodes per layer, top layer first, and return one
 :class:`~visagnn.sampler.SampledBlock` per layer whose ``edge_weight`` turns the layer's
 aggregation :math:`\hat A h` into a sampled estimate over the drawn nodes, with
-:math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` as :class:`~visagnn.nn.gcn_backbone.GCNBackbone`
-normalises it. A block keeps the layout of :func:`~visagnn.sampler.relabel` (targets first), so
-:func:`~visagnn.nn.blocks.forward_blocks` runs it, and block ``l``'s targets are block
-``l + 1``'s nodes: the nodes of a layer are its targets and the drawn nodes adjacent to them.
-Everything is vectorised plain PyTorch (no ``torch-sparse``). A layer costs the degrees of its
-targets, not :math:`O(N)`: FastGCN's draw binary-searches a CDF over all nodes computed once.
+:math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` read from
+:class:`~visagnn.normalization.NormalizedAdjacency`, the weights
+:class:`~visagnn.nn.gcn_backbone.GCNBackbone` aggregates with. A block keeps the layout of
+:func:`~visagnn.sampler.relabel` (targets first), so :func:`~visagnn.nn.blocks.forward_blocks`
+runs it, and block ``l``'s targets are block ``l + 1``'s nodes: the nodes of a layer are its
+targets and the drawn nodes adjacent to them. Everything is vectorised plain PyTorch (no
+``torch-sparse``). A layer costs the degrees of its targets, not :math:`O(N)`: FastGCN's draw
+binary-searches a CDF over all nodes computed once.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 from torch import Tensor
 
-from visagnn.graph import CSRGraph
-from visagnn.nn.gcn_backbone import inverse_sqrt_degree, normalized_edge_weight
+from visagnn.normalization import NormalizedAdjacency
 from visagnn.sampler import SampledBlock, relabel
-
-
-@dataclass(frozen=True)
-class NormalizedAdjacency:
-    r"""Rows of :math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` read from a CSR graph of in-edges.
-
-    Row :math:`v` holds :math:`\hat A_{vu} = (d_v + 1)^{-1/2} (d_u + 1)^{-1/2}` for every
-    in-neighbour :math:`u` of :math:`v` and :math:`\hat A_{vv} = 1 / (d_v + 1)`, with
-    :math:`d` the in-degree, as :class:`~visagnn.nn.gcn_backbone.GCNBackbone` computes it.
-    """
-
-    graph: CSRGraph
-    inv_sqrt_degree: Tensor
-
-    @classmethod
-    def of(cls, graph: CSRGraph) -> NormalizedAdjacency:
-        return cls(graph, inverse_sqrt_degree(graph.degree))
-
-    def rows(self, targets: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        r"""The nonzero entries of the rows ``targets`` of :math:`\hat A`: every in-edge of every
-        target, then every target's self-loop.
-
-        Returns ``(columns, target_positions, values)``: the global id of each entry's column
-        (the edge's source), the position in ``targets`` of its row, and its value (float64).
-        """
-        sources, target_positions, _ = self.graph.in_edges(targets)
-        columns = torch.cat([sources, targets])
-        target_positions = torch.cat([target_positions, torch.arange(targets.numel())])
-        values = normalized_edge_weight(columns, targets[target_positions], self.inv_sqrt_degree)
-        return columns, target_positions, values.to(torch.float64)
-
-    def column_norms(self) -> Tensor:
-        r""":math:`\lVert \hat A_{:, u} \rVert^2 = \sum_v \hat A_{vu}^2` of every column
-        ``[N]`` (float64)."""
-        columns, _, values = self.rows(torch.arange(self.graph.num_nodes))
-        return torch.zeros(self.graph.num_nodes, dtype=torch.float64).index_add_(
-            0, columns, values.square()
-        )
 
 
 def weighted_block(

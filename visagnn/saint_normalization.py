@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from visagnn.nn.gcn_backbone import symmetric_normalization
+from visagnn.normalization import symmetric_normalization
 from visagnn.saint_sampler import RandomWalkSampler, SaintSubgraph
 
 

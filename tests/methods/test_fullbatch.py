@@ -90,17 +90,6 @@ def test_paper_defaults_take_precedence_over_dataset_defaults_only():
     assert resolve_config("ogbn-arxiv", "gcn").hidden_channels == 256  # the GAT width 64 x 4
 
 
-def test_weight_decay_on_the_first_layer_only(graph_path, tmp_path):
-    dataset = load_dataset(graph_path)
-    for name, first in (("gcn", lambda m: m.backbone.convs[0]), ("appnp", lambda m: m.lins[0])):
-        config = resolve_config(str(graph_path), name, root=str(tmp_path), weight_decay=0.1)
-        method = create_method(dataset, config)
-        decayed, rest = method.optimizer.param_groups
-        assert decayed["weight_decay"] == 0.1 and rest["weight_decay"] == 0.0
-        assert {id(p) for p in decayed["params"]} == {id(p) for p in first(method.model)
-                                                      .parameters()}
-
-
 @pytest.mark.parametrize("name", ["gcn", "gat", "appnp"])
 def test_full_batch_methods_learn(graph_path, tmp_path, name):
     config = resolve_config(str(graph_path), name, root=str(tmp_path), **SMALL)

@@ -6,9 +6,9 @@ from tests.graphs import write_community_graph
 from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.methods import resolve_config
 from visagnn.methods.sage import SAGEOptions
-from visagnn.methods.seed_batches import chunk_partition
 from visagnn.nn.blocks import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
+from visagnn.partitioners import range_partition
 from visagnn.sampler import NeighborSampler
 from visagnn.train import run
 
@@ -28,10 +28,10 @@ def full_graph_forward(backbone, x, edge_index):
 
 
 @torch.no_grad()
-@pytest.mark.parametrize("chunk", [7, 64, NUM_NODES])
-def test_layerwise_inference_is_exact(backbone, csr, chunk):
+@pytest.mark.parametrize("num_batches", [35, 4, 1])
+def test_layerwise_inference_is_exact(backbone, csr, num_batches):
     x = torch.randn(NUM_NODES, 12)
-    batcher = SubgraphBatcher(csr, chunk_partition(NUM_NODES, chunk))
+    batcher = SubgraphBatcher(csr, range_partition(NUM_NODES, num_batches))
     out = layerwise_inference(backbone, x, PartitionBatchLoader(batcher, 1, shuffle=False))[-1]
     assert torch.allclose(out, full_graph_forward(backbone, x, csr.edge_index), atol=1e-5)
 
@@ -44,12 +44,6 @@ def test_blocks_with_every_neighbour_give_the_full_graph_output(backbone, csr):
     blocks = NeighborSampler(csr, [everything, everything]).sample(seeds)
     out = forward_blocks(backbone, x[blocks[0].n_id], blocks)
     assert torch.allclose(out, full_graph_forward(backbone, x, csr.edge_index)[seeds], atol=1e-5)
-
-
-def test_chunk_partition_covers_every_node_once():
-    partition = chunk_partition(10, 4)
-    assert partition.part_ptr.tolist() == [0, 4, 8, 10]
-    assert partition.perm.tolist() == list(range(10))
 
 
 def test_fanouts_follow_the_depth():

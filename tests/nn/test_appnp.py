@@ -1,17 +1,10 @@
 import pytest
 import torch
 
+from tests.graphs import dense_normalized_adjacency
 from visagnn.nn.appnp import APPNP
 
 NUM_NODES = 240
-
-
-def dense_normalized_adjacency(edge_index):
-    adjacency = torch.zeros(NUM_NODES, NUM_NODES)
-    adjacency[edge_index[1], edge_index[0]] = 1
-    adjacency += torch.eye(NUM_NODES)
-    scale = adjacency.sum(1).rsqrt()
-    return scale[:, None] * adjacency * scale[None, :]
 
 
 @torch.no_grad()
@@ -21,7 +14,7 @@ def test_propagation_is_the_power_iteration_on_the_dense_matrix(edge_index, step
     model = APPNP(16, 32, 7, propagation_steps=steps, alpha=alpha).eval()
     x = torch.randn(NUM_NODES, 16)
     h = model.predict(x)
-    a_hat = dense_normalized_adjacency(edge_index)
+    a_hat = dense_normalized_adjacency(edge_index, NUM_NODES, torch.float32)
     z = h
     for _ in range(steps):
         z = (1 - alpha) * a_hat @ z + alpha * h
@@ -35,7 +28,8 @@ def test_many_steps_converge_to_personalised_pagerank(edge_index):
     model = APPNP(16, 8, 4, propagation_steps=200, alpha=alpha).eval()
     x = torch.randn(NUM_NODES, 16)
     closed_form = alpha * torch.linalg.solve(
-        torch.eye(NUM_NODES) - (1 - alpha) * dense_normalized_adjacency(edge_index),
+        torch.eye(NUM_NODES)
+        - (1 - alpha) * dense_normalized_adjacency(edge_index, NUM_NODES, torch.float32),
         model.predict(x))
     assert torch.allclose(model(x, edge_index), closed_form, atol=1e-4)
 

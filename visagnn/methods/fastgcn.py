@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from torch import Tensor
 
-from visagnn.layer_sampler import FastGCNSampler, NormalizedAdjacency
-from visagnn.methods.fullbatch import first_layer_decay
+from visagnn.layer_sampler import FastGCNSampler
 from visagnn.methods.layerwise import LayerSamplingOptions, LayerwiseSamplingMethod
 from visagnn.methods.registry import register_method
+from visagnn.normalization import NormalizedAdjacency
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,11 @@ class FastGCN(LayerwiseSamplingMethod):
     name = "fastgcn"
     options_class = FastGCNOptions
     sampler: FastGCNSampler
+    regularized = "first"  # the official code's L2 loss: the first layer's weights only
 
     def layer_sampler(self, adjacency: NormalizedAdjacency) -> FastGCNSampler:
         return FastGCNSampler(adjacency, self.config.num_layers, self.options.layer_size,
                               self.generator)
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """Weight decay on the first layer only, as the official code's L2 loss."""
-        return first_layer_decay(self.model, self.model.convs[0], self.config.weight_decay)
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also the sampling law and its CDF over all nodes."""

@@ -21,7 +21,7 @@ from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.memory import MemoryBudgetExceeded, available_memory_mb
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
 from visagnn.nn.appnp import APPNP
 from visagnn.nn.backbone import GATBackbone
@@ -55,15 +55,6 @@ class APPNPOptions(FullBatchOptions):
                              f"{self.propagation_steps}")
         if not 0 < self.alpha <= 1:
             raise ValueError(f"APPNPOptions.alpha must be in (0, 1], got {self.alpha}")
-
-
-def first_layer_decay(model: nn.Module, first: nn.Module, weight_decay: float) -> list[dict]:
-    """Optimizer groups with weight decay on ``first``'s parameters only (GCN, APPNP papers)."""
-    decayed = list(first.parameters())
-    ids = {id(p) for p in decayed}
-    rest = [p for p in model.parameters() if id(p) not in ids]
-    return [{"params": decayed, "weight_decay": weight_decay},
-            {"params": rest, "weight_decay": 0.0}]
 
 
 class FullBatchMethod(Method):
@@ -110,7 +101,8 @@ class FullBatchMethod(Method):
         self.edge_index = data.edge_index.to(self.device)
         self.y = data.y.to(self.device)
         self.train_mask = data.train_mask.to(self.device)
-        self.optimizer = torch.optim.Adam(self.parameter_groups(), lr=config.lr)
+        self.optimizer = build_optimizer(self.model, self.model.regularized_parameters(),
+                                         config.lr, config.weight_decay)
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also the features and edges on the device (the dataset's own on CPU)."""
@@ -131,11 +123,6 @@ class FullBatchMethod(Method):
     def layer_shapes(self) -> list[tuple[int, int]]:
         """``(d_l, e_l)`` of every layer for the memory estimate: its output width and the
         values it keeps per edge (0 for a layer without message passing)."""
-
-    def parameter_groups(self) -> list[dict]:
-        """Optimizer parameter groups; by default weight decay on every parameter."""
-        return [{"params": list(self.model.parameters()),
-                 "weight_decay": self.config.weight_decay}]
 
     def estimate_mb(self, num_nodes: int, num_edges: int) -> float:
         """Estimated peak memory of one training step in MiB (formula in the class docstring)."""
@@ -180,16 +167,12 @@ class FullBatchGCN(FullBatchMethod):
         degree = torch.bincount(data.edge_index[1], minlength=data.num_nodes)
         return FullGraphModel(GCNBackbone(
             self.in_channels, config.hidden_channels, self.dataset.num_classes, degree,
-            num_layers=config.num_layers, dropout=config.dropout,
+            num_layers=config.num_layers, dropout=config.dropout, regularized="first",
         ))
 
     def layer_shapes(self) -> list[tuple[int, int]]:
         return [(conv.out_channels, 2 * conv.out_channels + 8)
                 for conv in self.model.backbone.convs]
-
-    def parameter_groups(self) -> list[dict]:
-        first = self.model.backbone.convs[0]
-        return first_layer_decay(self.model, first, self.config.weight_decay)
 
 
 @register_method
@@ -240,6 +223,3 @@ class FullBatchAPPNP(FullBatchMethod):
     def layer_shapes(self) -> list[tuple[int, int]]:
         mlp = [(lin.out_features, 0) for lin in self.model.lins]
         return mlp + [(self.dataset.num_classes, 4)] * self.options.propagation_steps
-
-    def parameter_groups(self) -> list[dict]:
-        return first_layer_decay(self.model, self.model.lins[0], self.config.weight_decay)

@@ -17,12 +17,13 @@ from visagnn.datasets import GraphDataset
 from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.methods.seed_batches import chunk_partition
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.full_graph import FullGraphModel
-from visagnn.nn.gcn_backbone import GCNBackbone, inverse_sqrt_degree
+from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.normalization import inverse_sqrt_degree
+from visagnn.partitioners import range_partition
 from visagnn.saint_normalization import SaintNormalization
 from visagnn.saint_sampler import RandomWalkSampler, SaintSubgraph
 
@@ -75,7 +76,8 @@ class GraphSAINT(Method):
     reported as ``presample_s``). An epoch is
     :math:`\lceil |V_t| / (\text{num\_roots} \cdot \text{walk\_length}) \rceil` steps, the
     official code's training nodes over its subgraph budget. Evaluation is exact layer-wise
-    inference on the whole graph, in batches of ``num_roots × walk_length`` target nodes.
+    inference on the whole graph, in balanced batches of at most
+    ``num_roots × walk_length`` consecutive target nodes.
 
     Unlike the official code, the layers are GCN's (its tables use GraphSAGE-style
     concatenation), so that :math:`\alpha` weighs the same normalised adjacency as the other
@@ -104,16 +106,16 @@ class GraphSAINT(Method):
         self.steps_per_epoch = math.ceil(self.sampler.train_nodes.numel() / budget)
         self.x = FeatureRows(data.x)
         self.y = data.y
-        batcher = SubgraphBatcher(graph, chunk_partition(data.num_nodes, budget))
+        num_batches = -(-data.num_nodes // budget)
+        batcher = SubgraphBatcher(graph, range_partition(data.num_nodes, num_batches))
         self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
         self.inv_sqrt_degree = inverse_sqrt_degree(graph.degree)
         self.model = FullGraphModel(GCNBackbone(
             data.x.size(1), config.hidden_channels, dataset.num_classes, graph.degree,
             num_layers=config.num_layers, dropout=config.dropout,
         )).to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        self.optimizer = build_optimizer(self.model, self.model.regularized_parameters(),
+                                         config.lr, config.weight_decay)
         self.normalization: SaintNormalization | None = None  # estimated by prepare()
         self.presample_s: float | None = None
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from visagnn.layer_sampler import LADIESSampler, NormalizedAdjacency
+from visagnn.layer_sampler import LADIESSampler
 from visagnn.methods.layerwise import LayerSamplingOptions, LayerwiseSamplingMethod
 from visagnn.methods.registry import register_method
+from visagnn.normalization import NormalizedAdjacency
 
 
 @dataclass(frozen=True)

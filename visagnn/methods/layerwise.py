@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from torch import Tensor
 
-from visagnn.layer_sampler import LayerSampler, NormalizedAdjacency
+from visagnn.layer_sampler import LayerSampler
 from visagnn.methods.seed_batches import SeedBatchMethod
-from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.nn.gcn_backbone import GCNBackbone, RegularizedLayers
+from visagnn.normalization import NormalizedAdjacency
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class LayerwiseSamplingMethod(SeedBatchMethod):
     """
 
     sampler: LayerSampler
+    regularized: ClassVar[RegularizedLayers] = "all"
+    """The backbone's layers that take weight decay (LADIES: all)."""
 
     def build_sampler(self) -> LayerSampler:
         return self.layer_sampler(NormalizedAdjacency.of(self.graph))
@@ -49,6 +53,7 @@ class LayerwiseSamplingMethod(SeedBatchMethod):
         return GCNBackbone(
             self.dataset.data.x.size(1), self.config.hidden_channels, self.dataset.num_classes,
             self.graph.degree, num_layers=self.config.num_layers, dropout=self.config.dropout,
+            regularized=self.regularized,
         )
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:

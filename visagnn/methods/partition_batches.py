@@ -15,6 +15,7 @@ from visagnn.clock import Clock
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.methods.base import Method
+from visagnn.methods.optim import build_optimizer
 from visagnn.nn.backbone import Backbone, GATBackbone
 from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.gcn_backbone import GCNBackbone
@@ -75,9 +76,8 @@ class PartitionBatchMethod(Method):
             batcher, inference_parts(config.num_parts, config.batch_parts,
                                      self.parted.graph.num_edges), shuffle=False)
         self.model = self.build_model().to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.parameter_groups(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        self.optimizer = build_optimizer(self.model, self.backbone.regularized_parameters(),
+                                         config.lr, config.weight_decay)
         self.clock = Clock()
 
     @property
@@ -99,10 +99,6 @@ class PartitionBatchMethod(Method):
     @abstractmethod
     def build_model(self) -> nn.Module:
         """The model trained on the batches; it has the layers as ``.backbone``."""
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """The optimizer's parameter groups (one: every parameter of the model)."""
-        return [{"params": list(self.model.parameters())}]
 
     @abstractmethod
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:

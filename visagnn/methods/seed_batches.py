@@ -17,23 +17,16 @@ from visagnn.datasets import GraphDataset
 from visagnn.feature_rows import FeatureRows
 from visagnn.graph import CSRGraph
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.nn.backbone import Backbone
 from visagnn.nn.blocks import Block, forward_blocks, layerwise_inference
-from visagnn.partitioners import Partition
+from visagnn.partitioners import range_partition
 
 
 class BlockSampler(Protocol):
     def sample(self, seeds: Tensor) -> Sequence[Block]:
         """The blocks of the mini-batch whose output nodes are ``seeds``, input layer first."""
         ...
-
-
-def chunk_partition(num_nodes: int, size: int) -> Partition:
-    """Consecutive node ranges of ``size`` nodes as the parts of an identity partition."""
-    ptr = torch.arange(0, num_nodes, size)
-    part_ptr = torch.cat([ptr, torch.tensor([num_nodes])])
-    return Partition(perm=torch.arange(num_nodes), part_ptr=part_ptr)
 
 
 class SeedBatchMethod(Method):
@@ -46,8 +39,8 @@ class SeedBatchMethod(Method):
         h^{(l+1)}_{\text{targets}(l)} = \text{layer}_l\big(h^{(l)}_{n\_id(l)},\ E_l\big),
         \qquad L = \frac{1}{|S|} \sum_{i \in S} \ell\big(h^{(L)}_i, y_i\big)
 
-    Evaluation is exact layer-wise inference with every neighbour, in batches of
-    ``batch_size`` nodes. Subclasses build the sampler and the backbone
+    Evaluation is exact layer-wise inference with every neighbour, in balanced batches of at
+    most ``batch_size`` consecutive nodes. Subclasses build the sampler and the backbone
     (:meth:`build_backbone`).
     """
 
@@ -62,11 +55,12 @@ class SeedBatchMethod(Method):
         self.x = FeatureRows(data.x)
         self.y = data.y
         self.train_nodes = data.train_mask.nonzero().flatten()
-        batcher = SubgraphBatcher(self.graph,
-                                  chunk_partition(data.num_nodes, options.batch_size))
+        num_batches = -(-data.num_nodes // options.batch_size)
+        batcher = SubgraphBatcher(self.graph, range_partition(data.num_nodes, num_batches))
         self.inference_loader = PartitionBatchLoader(batcher, 1, shuffle=False)
         self.model = self.build_backbone().to(self.device)
-        self.optimizer = torch.optim.Adam(self.parameter_groups(), lr=config.lr)
+        self.optimizer = build_optimizer(self.model, self.model.regularized_parameters(),
+                                         config.lr, config.weight_decay)
 
     @abstractmethod
     def build_sampler(self) -> BlockSampler:
@@ -75,11 +69,6 @@ class SeedBatchMethod(Method):
     @abstractmethod
     def build_backbone(self) -> Backbone:
         """The layers the blocks run through."""
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """The optimizer's parameter groups: weight decay on every parameter by default."""
-        return [{"params": list(self.model.parameters()),
-                 "weight_decay": self.config.weight_decay}]
 
     def train_step(self, seeds: Tensor) -> float:
         """One optimizer step on the sampled blocks of ``seeds`` (CPU ids)."""

@@ -13,9 +13,9 @@ from torch import Tensor, nn
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
 from visagnn.methods.base import Method
-from visagnn.methods.optim import optimizer_step
+from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.nn.propagation import normalized_adjacency
+from visagnn.normalization import normalized_adjacency
 
 PREDICT_ROWS = 2**16
 """Rows per forward pass in :meth:`SGC.predict`, so large graphs need not fit on the device."""
@@ -59,9 +59,9 @@ class SGC(Method):
         super().__init__(dataset, config, options)
         data = dataset.data
         self.model = nn.Linear(data.x.size(1), dataset.num_classes).to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        # SGC's one linear layer is all it regularises (the official code's Adam weight decay).
+        self.optimizer = build_optimizer(self.model, self.model.parameters(), config.lr,
+                                         config.weight_decay)
         self.features: Tensor | None = None  # Â^K X, computed by prepare()
         self.train_x: Tensor | None = None
         self.train_y: Tensor | None = None

@@ -223,6 +223,7 @@ class Visagnn(HistoricalMethod):
             attention=options.attention,
             augment=self.augmentation if options.augment else None,
             softmax=options.softmax,
+            beta_decay=options.beta_decay,
         )
 
     def build_policy(self) -> StalenessHalo:
@@ -233,15 +234,6 @@ class Visagnn(HistoricalMethod):
             if options.loss and options.loss_target == "train" else None
         )
         return StalenessHalo(options, previous_logits)
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """With ``beta_decay`` off, the attention's β are exempt from weight decay."""
-        if self.options.beta_decay:
-            return super().parameter_groups()
-        betas = [conv.beta for conv in self.model.backbone.convs]
-        ids = {id(beta) for beta in betas}
-        rest = [p for p in self.model.parameters() if id(p) not in ids]
-        return [{"params": rest}, {"params": betas, "weight_decay": 0.0}]
 
     def describe(self) -> dict[str, Any]:
         components = [name for name in COMPONENTS if getattr(self.options, name)]

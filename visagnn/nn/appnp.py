@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from visagnn.nn.propagation import normalized_adjacency
+from visagnn.normalization import normalized_adjacency
 
 
 class APPNP(nn.Module):
@@ -83,6 +83,10 @@ class APPNP(nn.Module):
         if self._adjacency is None:
             self._adjacency = normalized_adjacency(edge_index, x.size(0))
         return self.propagate(self.predict(x), self._adjacency)
+
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """The first linear layer's parameters: the paper's L2 term regularises only them."""
+        return list(self.lins[0].parameters())
 
     def reset_parameters(self) -> None:
         for lin in self.lins:

@@ -51,6 +51,12 @@ class Backbone(nn.Module, ABC):
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         """Apply layer ``index`` (dropout, convolution, activation except on the last layer)."""
 
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """The parameters that take weight decay
+        (:func:`~visagnn.methods.optim.build_optimizer`): every one by default, as GAT and
+        GNNAutoScale regularise them."""
+        return list(self.parameters())
+
     def reset_parameters(self) -> None:
         """Re-initialise every layer's parameters."""
         for conv in self.convs:

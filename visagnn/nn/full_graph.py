@@ -49,6 +49,10 @@ class FullGraphModel(nn.Module):
             h = self.backbone.layer(index, inp)
         return h
 
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """The backbone's (:meth:`Backbone.regularized_parameters`): it holds every parameter."""
+        return self.backbone.regularized_parameters()
+
     def reset_parameters(self) -> None:
         self.backbone.reset_parameters()
 

@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import Literal, get_args
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
 from visagnn.nn.backbone import Backbone, LayerInput
+from visagnn.normalization import inverse_sqrt_degree, symmetric_normalization
 
-
-def inverse_sqrt_degree(degree: Tensor) -> Tensor:
-    r""":math:`(d_i + 1)^{-1/2}` of every node (float32): the factor of :math:`\hat A` that node
-    :math:`i` contributes to each of its edges, its degree counting the self-loop."""
-    return (degree.to(torch.float32) + 1).rsqrt()
-
-
-def normalized_edge_weight(source: Tensor, target: Tensor, inv_sqrt_degree: Tensor) -> Tensor:
-    r""":math:`\hat A_{ts} = (d_t + 1)^{-1/2} (d_s + 1)^{-1/2}` of the edges ``source → target``
-    (ids into ``inv_sqrt_degree``, :func:`inverse_sqrt_degree`); a self-loop gets
-    :math:`1 / (d_t + 1)`."""
-    return inv_sqrt_degree[source] * inv_sqrt_degree[target]
-
-
-def symmetric_normalization(edge_index: Tensor, inv_sqrt_degree: Tensor) -> tuple[Tensor, Tensor]:
-    r"""The edges of :math:`\hat A = D^{-1/2} (A + I) D^{-1/2}` among some rows of a graph.
-
-    ``inv_sqrt_degree`` holds :math:`(d_i + 1)^{-1/2}` of every row (local id) with :math:`d_i`
-    the degree in the whole graph, so that the weight of an edge does not depend on which
-    subgraph it is seen from:
-
-    .. math::
-        \hat A_{ij} = \frac{1}{\sqrt{(d_i + 1)(d_j + 1)}}, \qquad \hat A_{ii} = \frac{1}{d_i + 1}
-
-    Returns ``edge_index`` (local ids) followed by a self-loop on every row, and the weight of
-    each of those edges.
-
-    Example: a full-batch GCN on an undirected graph passes its ``edge_index`` and
-    ``(degree + 1).rsqrt()``, which gives exactly what PyG's ``gcn_norm`` computes.
-    """
-    num_rows = inv_sqrt_degree.numel()
-    loops = torch.arange(num_rows, device=edge_index.device)
-    edge_index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
-    source, target = edge_index
-    return edge_index, normalized_edge_weight(source, target, inv_sqrt_degree)
+RegularizedLayers = Literal["all", "first"]
+"""Which layers of a :class:`GCNBackbone` take weight decay: every one, or the first only (the
+GCN paper's L2 term and the official FastGCN code's)."""
 
 
 class GCNBackbone(Backbone):
@@ -56,8 +26,9 @@ class GCNBackbone(Backbone):
     with :math:`d_i` the degree of node :math:`i` in the whole graph: a mini-batch whose halo
     rows are exact computes the full-batch rows of its targets (GNNAutoScale's normalisation).
     The last layer has no activation. Each layer is a PyG :class:`~torch_geometric.nn.GCNConv`
-    fed with :func:`symmetric_normalization`'s weights; every row of the input gets a self-loop,
-    so the rows of all nodes are returned, as :class:`Backbone` asks. An input with
+    fed with :func:`~visagnn.normalization.symmetric_normalization`'s weights; every row of
+    the input gets a self-loop, so the rows of all nodes are returned, as :class:`Backbone`
+    asks. An input with
     :attr:`~visagnn.nn.backbone.LayerInput.edge_weight` (a layer-wise sample of
     :math:`\hat A`, :mod:`visagnn.layer_sampler`) is aggregated with those weights over its
     edges alone, :math:`\sum_{(j, i)} w_{ji}\, W\, \mathrm{dropout}(h_j^{(l)}) + b` before the
@@ -70,6 +41,8 @@ class GCNBackbone(Backbone):
         degree: degree of every node of the graph ``[N]``, indexed by :attr:`LayerInput.n_id`.
         num_layers: number of GCN layers (default 2).
         dropout: dropout on each layer's input (default 0.5).
+        regularized: the layers whose parameters take weight decay, :data:`RegularizedLayers`
+            (default ``"all"``; ``"first"``: Kipf & Welling's L2 on the first layer only).
 
     Shapes:
         ``layer(l, inp)``: ``inp.x`` ``[n, F_l]`` → ``[n, F_{l+1}]``.
@@ -83,10 +56,15 @@ class GCNBackbone(Backbone):
         degree: Tensor,
         num_layers: int = 2,
         dropout: float = 0.5,
+        regularized: RegularizedLayers = "all",
     ) -> None:
         super().__init__()
+        if regularized not in get_args(RegularizedLayers):
+            raise ValueError(f"regularized must be one of {get_args(RegularizedLayers)}, "
+                             f"got {regularized!r}")
         self.num_layers = num_layers
         self.dropout = dropout
+        self.regularized = regularized
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(
             [GCNConv(widths[i], widths[i + 1], normalize=False) for i in range(num_layers)]
@@ -97,6 +75,11 @@ class GCNBackbone(Backbone):
     @property
     def hidden_dims(self) -> list[int]:
         return list(self._hidden_dims)
+
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """Every parameter, or the first layer's only (``regularized="first"``)."""
+        layers = self.convs if self.regularized == "all" else self.convs[:1]
+        return list(layers.parameters())
 
     def layer(self, index: int, inp: LayerInput) -> Tensor:
         if inp.edge_weight is None:

@@ -58,6 +58,8 @@ class StalenessGATBackbone(Backbone):
         augment: ``"cat"``, ``"sum"`` or ``None`` for no augmentation (default ``"sum"``).
         softmax: ``"joint"`` or ``"split"`` attention normalisation (default ``"joint"``).
         beta: initial :math:`\beta` of every head (default 1.0).
+        beta_decay: whether weight decay reaches the attention's :math:`\beta` too (default
+            True); False exempts them, every other parameter still decayed.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class StalenessGATBackbone(Backbone):
         augment: Augmentation | None = "sum",
         softmax: SoftmaxForm = "joint",
         beta: float = 1.0,
+        beta_decay: bool = True,
     ) -> None:
         super().__init__()
         if augment not in ("cat", "sum", None):
@@ -82,6 +85,7 @@ class StalenessGATBackbone(Backbone):
         self.dropout = dropout
         self.attention = attention
         self.augment = augment
+        self.beta_decay = beta_decay
         hidden = hidden_channels * heads
         self._hidden_dims = [hidden] * (num_layers - 1)
         self.augments = nn.ModuleList(
@@ -126,6 +130,13 @@ class StalenessGATBackbone(Backbone):
         else:
             h = conv(h, inp.edge_index)
         return h if index == self.num_layers - 1 else F.elu(h)
+
+    def regularized_parameters(self) -> list[nn.Parameter]:
+        """Every parameter, less the attention's :math:`\beta` without ``beta_decay``."""
+        if self.beta_decay:
+            return super().regularized_parameters()
+        betas = {id(conv.beta) for conv in self.convs}
+        return [p for p in self.parameters() if id(p) not in betas]
 
     def reset_parameters(self) -> None:
         for module in [*self.augments, *self.convs]:
