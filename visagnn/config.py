@@ -29,7 +29,10 @@ how the historical embeddings are kept, written and measured (the methods that k
 A method lists the families it takes (:attr:`visagnn.methods.Method.setting_families`); the
 other families' fields do not apply to it, are refused when a user sets them and are no part
 of its run's identity. ``backbone`` applies to the methods whose layers it chooses
-(:attr:`visagnn.methods.Method.backbones`)."""
+(:attr:`visagnn.methods.Method.backbones`), :data:`LAYER_SETTINGS` to the methods with hidden
+layers (:attr:`visagnn.methods.Method.hidden_layers`)."""
+LAYER_SETTINGS = ("hidden_channels", "num_layers")
+"""The :class:`RunConfig` fields of a model's hidden layers."""
 
 
 def device_type(device: str, name: str = "RunConfig.device") -> DeviceType:

@@ -44,6 +44,7 @@ def test_settings_apply_by_the_families_a_method_declares():
         assert not (set(history) | set(partition) | {"backbone"}) & set(
             applicable_settings(method)), method
     assert {"lr", "epochs", "seed", "dropout", "device"} <= set(applicable_settings("sgc"))
+    assert not {"hidden_channels", "num_layers"} & set(applicable_settings("sgc"))  # no layers
 
 
 def test_settings_that_do_not_apply_are_refused_only_when_given():

@@ -31,7 +31,9 @@ class Method(ABC):
     A method declares the run settings it reads beyond the common ones: the families of
     :data:`~visagnn.config.SETTING_FAMILIES` (``setting_families``) and the layers
     ``RunConfig.backbone`` may choose (``backbones``, the first the default); the other settings
-    do not apply to it (:func:`visagnn.methods.applicable_settings`). ``hidden_channels`` is a
+    do not apply to it (:func:`visagnn.methods.applicable_settings`), nor do the
+    :data:`~visagnn.config.LAYER_SETTINGS` to a method without ``hidden_layers``.
+    ``hidden_channels`` is a
     width per attention head where the layers built are GAT layers (``backbone`` ``gat``, or
     ``per_head_width`` for a method whose layers ``--backbone`` does not choose) and a layer's
     whole width otherwise (:func:`visagnn.defaults.method_defaults`).
@@ -42,6 +44,7 @@ class Method(ABC):
     setting_families: ClassVar[tuple[SettingFamily, ...]] = ()
     backbones: ClassVar[tuple[BackboneName, ...]] = ()
     per_head_width: ClassVar[bool] = False
+    hidden_layers: ClassVar[bool] = True
     model: nn.Module
     optimizer: torch.optim.Optimizer
 

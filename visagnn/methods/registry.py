@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import fields, replace
 from typing import Any
 
-from visagnn.config import RUN_CONFIG_FIELDS, SETTING_FAMILIES, RunConfig
+from visagnn.config import LAYER_SETTINGS, RUN_CONFIG_FIELDS, SETTING_FAMILIES, RunConfig
 from visagnn.datasets import DATASET_NAMES, GraphDataset
 from visagnn.defaults import dataset_defaults, method_defaults
 from visagnn.methods.base import Method
@@ -64,13 +64,15 @@ def create_method(
 
 def applicable_settings(method: str) -> tuple[str, ...]:
     """The :class:`~visagnn.config.RunConfig` fields that apply to ``method``: every field but
-    those of the setting families it does not take, and ``backbone`` where its layers are its
-    own (:class:`~visagnn.methods.base.Method`)."""
+    those of the setting families it does not take, ``backbone`` where its layers are its own
+    and the layer settings where it has no hidden layers (:class:`~visagnn.methods.base.Method`)."""
     cls = method_class(method)
     foreign = {name for family, names in SETTING_FAMILIES.items()
                if family not in cls.setting_families for name in names}
     if not cls.backbones:
         foreign.add("backbone")
+    if not cls.hidden_layers:
+        foreign.update(LAYER_SETTINGS)
     return tuple(name for name in RUN_CONFIG_FIELDS if name not in foreign)
 
 
@@ -95,7 +97,7 @@ def _layer_defaults(dataset: str, method: str, backbone: str,
     dataset's ``hidden_channels × heads`` (:mod:`visagnn.defaults`)."""
     cls = method_class(method)
     per_head = backbone == "gat" if cls.backbones else cls.per_head_width
-    if per_head or "hidden_channels" in own:
+    if per_head or not cls.hidden_layers or "hidden_channels" in own:
         return {}
     run = {"hidden_channels": RunConfig.hidden_channels, "heads": RunConfig.heads,
            **dataset_defaults(dataset)}
