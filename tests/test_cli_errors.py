@@ -41,6 +41,36 @@ def test_bad_values_name_the_flag(arguments, message, capsys):
     assert message in error_of(arguments, capsys)
 
 
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--method", "sgc", "--exact-halo"],
+     "--exact-halo does not apply to --method sgc; it applies to --method gas, graphfm, lmc, "
+     "mvsgnn, refresh, visagnn-cat, visagnn-sum, vrgcn"),
+    (["--method", "gcn", "--history-dtype", "float16"],
+     "--history-dtype does not apply to --method gcn; it applies to --method gas, graphfm"),
+    (["--method", "sgc", "--no-refresh-histories"],
+     "--no-refresh-histories does not apply to --method sgc; it applies to --method gas"),
+    (["--method", "sage", "--num-parts", "8"],
+     "--num-parts does not apply to --method sage; it applies to --method clustergcn, gas"),
+    (["--method", "sgc", "--backbone", "gcn"],
+     "--backbone does not apply to --method sgc; it applies to --method clustergcn, gas, graphfm"),
+    (["--method", "mvsgnn", "--backbone", "gat"],
+     "--backbone must be one of ('gcn',) for --method mvsgnn (the layers it builds), got 'gat'"),
+    (["--method", "vrgcn", "--backbone", "gat"], "--backbone must be one of ('gcn',)"),
+    (["--method", "visagnn-sum", "--backbone", "gcn"], "--backbone must be one of ('gat',)"),
+])
+def test_settings_of_another_family_name_the_flag_and_its_methods(arguments, message, capsys):
+    assert message in error_of(["--dataset", "cora", *arguments], capsys)
+
+
+def test_foreign_options_are_spelled_as_the_parser_spells_them(capsys):
+    err = error_of(["--method", "lmc", "--no-attention"], capsys)
+    assert "--no-attention are not options of --method lmc; its options are: --beta, --score" in err
+    err = error_of(["--method", "visagnn-sum", "--momentum", "0.1"], capsys)
+    assert "--momentum are not options of --method visagnn-sum; its options are: " in err
+    assert "--no-attention, --no-augment, --no-beta-decay, --persistence-threshold" in err
+    assert not re.search(r" --(attention|augment|beta-decay)\b", err)
+
+
 def test_a_pt_file_that_is_not_a_graph_names_the_flag(tmp_path, capsys):
     for name, content in (("text.pt", b"hello, not a pickle\n"), ("noise.pt", bytes(range(256)))):
         (tmp_path / name).write_bytes(content)

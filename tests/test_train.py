@@ -87,8 +87,8 @@ def test_every_method_trains_and_evaluates_on_cuda_as_on_cpu(method, graph_path,
     """Without dropout the steps draw the same batches and samples on either device (their
     generators are on the CPU), so the records agree up to float rounding."""
     settings = dict(FAST, epochs=3, dropout=0.0, eval_every=1)
-    results = {device: run(resolve_config(str(graph_path), method, root=str(tmp_path),
-                                          device=device, **settings), progress=False)
+    results = {device: run(resolve_config(str(graph_path), method, shared=settings,
+                                          root=str(tmp_path), device=device), progress=False)
                for device in ("cpu", "cuda")}
     on_cpu, on_cuda = results["cpu"], results["cuda"]
     assert on_cuda.summary["status"] == "ok", on_cuda.summary.get("error")

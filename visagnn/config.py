@@ -2,16 +2,61 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
-from visagnn.history import HISTORY_DTYPES, HISTORY_PLACES, HistoryDtype, HistoryPlace
-from visagnn.partitioners import PARTITIONERS, PartitionerName
+from visagnn.history import HistoryDtype, HistoryPlace
+from visagnn.nn.historical_model import PushRows
+from visagnn.partitioners import PartitionerName
 
 BackboneName = Literal["gat", "gcn"]
-BACKBONES: tuple[BackboneName, ...] = ("gat", "gcn")
+BACKBONES: tuple[BackboneName, ...] = typing.get_args(BackboneName)
+DeviceType = Literal["cpu", "cuda"]
+DEVICE_TYPES: tuple[DeviceType, ...] = typing.get_args(DeviceType)
+
+SettingFamily = Literal["partition", "history"]
+SETTING_FAMILIES: dict[SettingFamily, tuple[str, ...]] = {
+    "partition": ("num_parts", "batch_parts", "partitioner", "prefetch"),
+    "history": ("history_storage", "history_dtype", "refresh_histories", "push_rows",
+                "exact_halo", "measure_staleness_every"),
+}
+"""The :class:`RunConfig` fields that only some methods read, by family: ``partition`` the
+graph's parts and their batches (the methods that train on batches of METIS parts), ``history``
+how the historical embeddings are kept, written and measured (the methods that keep them).
+A method lists the families it takes (:attr:`visagnn.methods.Method.setting_families`); the
+other families' fields do not apply to it, are refused when a user sets them and are no part
+of its run's identity. ``backbone`` applies to the methods whose layers it chooses
+(:attr:`visagnn.methods.Method.backbones`), :data:`LAYER_SETTINGS` to the methods with hidden
+layers (:attr:`visagnn.methods.Method.hidden_layers`)."""
+LAYER_SETTINGS = ("hidden_channels", "num_layers")
+"""The :class:`RunConfig` fields of a model's hidden layers."""
+
+
+def device_type(device: str, name: str = "RunConfig.device") -> DeviceType:
+    """``cpu``, ``cuda`` or ``cuda:N`` → its type; anything else fails naming ``name``."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        kind = None
+    if kind not in DEVICE_TYPES:
+        raise ValueError(f"{name} must be cpu, cuda or cuda:N, got {device!r}")
+    return typing.cast(DeviceType, kind)
+
+
+def check_choices(record: Any) -> None:
+    """Fail unless every ``Literal`` field of the dataclass ``record`` holds one of its choices,
+    naming the field as ``<Class>.<field>`` and the choices (read with ``get_args``)."""
+    hints = typing.get_type_hints(type(record))
+    for field in fields(record):
+        if typing.get_origin(hints[field.name]) is Literal:
+            choices = typing.get_args(hints[field.name])
+            value = getattr(record, field.name)
+            if value not in choices:
+                raise ValueError(f"{type(record).__name__}.{field.name} must be one of "
+                                 f"{choices}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -28,7 +73,8 @@ class RunConfig:
         grad_clip: max gradient norm, ``None`` for no clipping (default ``None``).
         backbone: layers of the historical-embedding methods: ``gat`` (default) or ``gcn``
             (GCN normalised with global degrees; ``heads`` and ``out_heads`` are then unused).
-        hidden_channels: channels per head of the hidden layers (default 64).
+        hidden_channels: channels per head of GAT hidden layers, the whole width of other
+            layers (default 64; see :class:`visagnn.methods.Method`).
         heads: attention heads of the hidden layers (default 4).
         out_heads: attention heads of the output layer, averaged (default 1).
         num_layers: message-passing layers (default 2).
@@ -91,7 +137,7 @@ class RunConfig:
     history_dtype: HistoryDtype = "float32"
     eval_every: int = 1
     refresh_histories: bool = True
-    push_rows: Literal["train", "clean", "none"] = "train"
+    push_rows: PushRows = "train"
     exact_halo: bool = False
     measure_staleness_every: int = 0
     prefetch: bool = False
@@ -105,15 +151,8 @@ class RunConfig:
         if self.measure_staleness_every < 0:
             raise ValueError("RunConfig.measure_staleness_every must be >= 0, "
                              f"got {self.measure_staleness_every}")
-        if self.push_rows not in ("train", "clean", "none"):
-            raise ValueError("RunConfig.push_rows must be one of ('train', 'clean', 'none'), "
-                             f"got {self.push_rows!r}")
         if self.lr <= 0:
             raise ValueError(f"RunConfig.lr must be > 0, got {self.lr}")
-        if self.backbone not in BACKBONES:
-            raise ValueError(
-                f"RunConfig.backbone must be one of {BACKBONES}, got {self.backbone!r}"
-            )
         if self.weight_decay < 0:
             raise ValueError(f"RunConfig.weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.dropout < 1:
@@ -125,26 +164,13 @@ class RunConfig:
                 f"RunConfig.batch_parts ({self.batch_parts}) must not exceed "
                 f"num_parts ({self.num_parts})"
             )
-        try:
-            device = torch.device(self.device)
-        except RuntimeError:
-            device = None
-        if device is None or device.type not in ("cpu", "cuda"):
-            raise ValueError(f"RunConfig.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
-        if device.type == "cuda" and not torch.cuda.is_available():
+        check_choices(self)
+        kind = device_type(self.device)
+        if kind == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"RunConfig.device is {self.device!r} but CUDA is not available")
-        if self.partitioner not in PARTITIONERS:
-            raise ValueError(f"RunConfig.partitioner must be one of {PARTITIONERS}, "
-                             f"got {self.partitioner!r}")
-        if self.history_storage not in HISTORY_PLACES:
-            raise ValueError(f"RunConfig.history_storage must be one of {HISTORY_PLACES}, "
-                             f"got {self.history_storage!r}")
-        if self.history_storage == "pinned" and device.type != "cuda":
+        if self.history_storage == "pinned" and kind != "cuda":
             raise ValueError("RunConfig.history_storage 'pinned' needs a CUDA device, "
                              f"got {self.device!r}")
-        if self.history_dtype not in HISTORY_DTYPES:
-            raise ValueError(f"RunConfig.history_dtype must be one of {tuple(HISTORY_DTYPES)}, "
-                             f"got {self.history_dtype!r}")
 
     @property
     def torch_device(self) -> torch.device:

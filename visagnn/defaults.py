@@ -5,26 +5,20 @@ uses on that dataset; ``DEFAULTS[dataset][method]`` what that method's own paper
 there, run settings and method options alike. ``DEFAULTS["*"][method]`` applies on every
 dataset. A method's block is above the dataset's, a dataset's above ``"*"``, and the values a
 user sets are above all (:func:`visagnn.methods.resolve_config` for run settings,
-:func:`visagnn.methods.make_options` for options).
+:func:`visagnn.methods.make_options` for options, the one resolution every entry point calls).
 
-Where a method without attention heads (:data:`ATTENTION_FREE`) has no width of its own for a
-dataset, it gets the dataset's total GAT width ``hidden_channels × heads`` (e.g. 64 × 4 = 256
-on ogbn-arxiv, the width of the OGB GCN and GraphSAGE baselines), so that every method has the
-same hidden width.
+Where the layers a method builds have no attention heads (GCN, GraphSAGE, … layers, see
+:class:`visagnn.methods.Method`) and its blocks give no width, it gets the dataset's total GAT
+width ``hidden_channels × heads`` (e.g. 64 × 4 = 256 on ogbn-arxiv, the width of the OGB GCN
+and GraphSAGE baselines), so that every method has the same hidden width.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from visagnn.config import RunConfig
-
 EVERY = "*"
 """The key of the blocks that apply to every dataset, or to every method of a dataset."""
-
-ATTENTION_FREE = ("gcn", "appnp", "sage", "graphsaint", "fastgcn", "ladies", "vrgcn", "mvsgnn")
-"""Methods whose ``hidden_channels`` is a layer's whole width, not a width per head (VR-GCN and
-MVS-GNN run GCN layers, :data:`DEFAULTS`)."""
 
 GAS_GAT_SMALL = dict(
     hidden_channels=8, heads=8, out_heads=1, num_layers=2, dropout=0.6, lr=0.005,
@@ -71,13 +65,6 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         # 512 and 64 nodes per layer: LADIESOptions' defaults.
         "ladies": dict(hidden_channels=256, dropout=0.2, lr=1e-3, weight_decay=0.0,
                        grad_clip=0.2),
-        # VR-GCN (Chen et al., 2018) is a control variate for GCN: GCN layers
-        # (thu-ml/stochastic_gcn, gcn/vrgcn.py: VRGCN(GCN)); its D = 2 is VRGCNOptions.fanout's
-        # default.
-        "vrgcn": dict(backbone="gcn"),
-        # MVS-GNN (Cong et al., 2020) trains GCN layers (CongWeilin/mvs_gcn, model.py: GCN);
-        # its sample share is MVSGNNOptions.sample_ratio's default.
-        "mvsgnn": dict(backbone="gcn"),
     },
     "cora": {
         EVERY: dict(GAS_GAT_SMALL, num_parts=40, batch_parts=10, grad_clip=1.0),
@@ -150,10 +137,13 @@ def dataset_defaults(dataset: str) -> dict[str, Any]:
 
 def method_defaults(dataset: str, method: str) -> dict[str, Any]:
     """What ``method``'s own blocks say on ``dataset`` (run settings and options mixed)."""
-    values = {**DEFAULTS[EVERY].get(method, {}),
-              **DEFAULTS.get(dataset.lower(), {}).get(method, {})}
-    if method in ATTENTION_FREE and "hidden_channels" not in values:
-        run = {"hidden_channels": RunConfig.hidden_channels, "heads": RunConfig.heads,
-               **dataset_defaults(dataset)}
-        values["hidden_channels"] = run["hidden_channels"] * run["heads"]
-    return values
+    return {**DEFAULTS[EVERY].get(method, {}),
+            **DEFAULTS.get(dataset.lower(), {}).get(method, {})}
+
+
+def varying_defaults(method: str) -> set[str]:
+    """The names some block of :data:`DEFAULTS` sets for ``method`` (its own blocks and every
+    dataset's): its values that depend on the dataset."""
+    return {name for blocks in DEFAULTS.values() for block in (blocks.get(method, {}),
+                                                               blocks.get(EVERY, {}))
+            for name in block}

@@ -13,7 +13,7 @@ import argparse
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING
 from typing import Any
 
@@ -30,14 +30,22 @@ def option_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def flag_message(message: str, names: Iterable[str]) -> str:
+def flag_spelling(name: str, annotation: Any, default: Any) -> str:
+    """The flag of option ``name`` as the parser spells it: ``--no-<name>`` for a boolean that
+    defaults to True, ``--<name>`` otherwise."""
+    return option_flag(f"no_{name}" if annotation is bool and default is True else name)
+
+
+def flag_message(message: str, names: Iterable[str] | Mapping[str, str]) -> str:
     """``message`` with the option fields among ``names`` that it mentions spelled as flags:
     ``RunConfig.num_parts must be >= 1`` → ``--num-parts must be >= 1`` (every validation
-    names its field as ``RunConfig.<field>`` or ``<Method>Options.<field>``)."""
-    known = set(names)
+    names its field as ``RunConfig.<field>`` or ``<Method>Options.<field>``). A mapping gives
+    each name's flag (e.g. ``refresh_histories`` → ``--no-refresh-histories``)."""
+    flags = dict(names) if isinstance(names, Mapping) else {name: option_flag(name)
+                                                              for name in names}
 
     def flag(match: re.Match[str]) -> str:
-        return option_flag(match.group(1)) if match.group(1) in known else match.group(0)
+        return flags.get(match.group(1), match.group(0))
 
     return FIELD_REFERENCE.sub(flag, message)
 
@@ -63,7 +71,7 @@ def add_option_argument(group: argparse._ArgumentGroup, name: str, annotation: A
         return
     seen[name] = annotation
     if annotation is bool:
-        flag = option_flag(f"no_{name}") if default is True else option_flag(name)
+        flag = flag_spelling(name, annotation, default)
         action = "store_false" if default is True else "store_true"
         group.add_argument(flag, dest=name, action=action, default=argparse.SUPPRESS,
                            help=help_text)

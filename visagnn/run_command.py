@@ -12,15 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import typing
-from dataclasses import MISSING, Field, fields
+from dataclasses import MISSING, Field, asdict, fields
 from typing import Any
 
 import torch
 
 from visagnn.config import RUN_CONFIG_FIELDS, RunConfig
 from visagnn.datasets import DATASET_NAMES, GraphDataset
-from visagnn.flags import UsageError, add_option_argument, flag_message, option_flag
-from visagnn.methods import METHODS, resolve_config
+from visagnn.flags import UsageError, add_option_argument, flag_message, flag_spelling
+from visagnn.methods import METHODS, make_options, resolve_config
 from visagnn.train import load_run_dataset, run
 
 RUN_CONFIG_HELP = {
@@ -109,34 +109,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run_command)
 
 
-def option_names() -> set[str]:
-    """Every name that is a flag of ``run``: config fields and method options."""
-    return set(RUN_CONFIG_FIELDS) | {field.name for method in METHODS.values()
-                                     for field in fields(method.options_class)}
+def option_names() -> dict[str, str]:
+    """Every name that is a flag of ``run`` (config fields and method options), and the flag as
+    the parser spells it (``refresh_histories`` → ``--no-refresh-histories``)."""
+    hints = typing.get_type_hints(RunConfig)
+    flags = {field.name: flag_spelling(field.name, hints[field.name], field.default)
+             for field in fields(RunConfig)}
+    for method in METHODS.values():
+        option_hints = typing.get_type_hints(method.options_class)
+        for field in fields(method.options_class):
+            flags.setdefault(field.name, flag_spelling(field.name, option_hints[field.name],
+                                                       field.default))
+    return flags
 
 
 def split_arguments(args: argparse.Namespace) -> tuple[RunConfig, dict[str, Any]]:
-    """The run configuration and the chosen method's options from parsed arguments.
+    """The run configuration and the chosen method's options from parsed arguments, resolved
+    for the dataset as every entry point resolves them (:func:`~visagnn.methods.resolve_config`,
+    :func:`~visagnn.methods.make_options`).
 
     Raises:
-        UsageError: for options of another method or an invalid value, naming the flags.
+        UsageError: for options of another method, settings that do not apply to the method or
+            an invalid value, naming the flags as the parser spells them.
     """
     values = {k: v for k, v in vars(args).items() if k not in COMMAND_ARGUMENTS}
     config_values = {k: v for k, v in values.items() if k in RUN_CONFIG_FIELDS}
     option_values = {k: v for k, v in values.items() if k not in RUN_CONFIG_FIELDS}
     valid = {field.name for field in fields(METHODS[args.method].options_class)}
     foreign = sorted(option_values.keys() - valid)
+    flags = option_names()
     if foreign:
-        flags = ", ".join(option_flag(name) for name in foreign)
-        valid_flags = ", ".join(option_flag(name) for name in sorted(valid)) or "none"
-        raise UsageError(f"{flags} are not options of --method {args.method}; "
+        given = ", ".join(flags[name] for name in foreign)
+        valid_flags = ", ".join(sorted(flags[name] for name in valid)) or "none"
+        raise UsageError(f"{given} are not options of --method {args.method}; "
                          f"its options are: {valid_flags}")
     try:
         config = resolve_config(args.dataset, args.method, **config_values)
-        METHODS[args.method].options_class(**option_values)
+        options = asdict(make_options(args.method, option_values, config.dataset))
     except ValueError as exc:
-        raise UsageError(flag_message(str(exc), option_names())) from None
-    return config, option_values
+        raise UsageError(flag_message(str(exc), flags)) from None
+    return config, options
 
 
 def load_graph(config: RunConfig) -> GraphDataset:

@@ -71,7 +71,7 @@ def fake_result(spec: RunSpec, status: str = "ok") -> RunResult:
             records.append(record)
     best = records[-1] if records else None
     summary = run_summary(
-        spec.dataset, spec.config, variant.options, status, records,
+        spec.dataset, spec.config, spec.options, status, records,
         best, "accuracy", peak_mem_mb=100.0 + 10 * seed,
         added_mem_mb=20.0 + seed, memory={"features_mb": 10.0, "histories_mb": 5.0 + seed,
                                            "activations_mb": 6.0, "peak_mb": 100.0 + 10 * seed},

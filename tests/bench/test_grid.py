@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 import pytest
 
 from visagnn.bench.grid import (
@@ -8,11 +10,16 @@ from visagnn.bench.grid import (
     TABLE4_VARIANTS,
     TABLE5_BATCH_PARTS,
     TABLE6_LAMBDAS,
+    Study,
+    build_grid,
     demo_grid,
     paper_grid,
     reference_grid,
 )
+from visagnn.cli import build_parser
+from visagnn.defaults import DEFAULTS, EVERY, method_defaults
 from visagnn.methods import METHODS
+from visagnn.run_command import split_arguments
 
 
 def test_paper_grid_has_the_papers_datasets_batch_sizes_and_every_method():
@@ -69,3 +76,35 @@ def test_reference_grid_compares_every_method_at_light_and_staleness_variants_at
     assert oracle and all(spec.config.exact_halo for spec in oracle)
     assert by_name["tolokers_P80_B1"].seeds == (0, 1, 2) and heavy.seeds == tuple(range(5))
     assert reference_grid(datasets=["tolokers"], seeds=2).cells[0].seeds == (0, 1)
+
+
+OWN_BLOCKS = sorted({(dataset, method) for dataset, blocks in DEFAULTS.items()
+                     if dataset != EVERY for method in blocks if method != EVERY}
+                    | {("synthetic", method) for method in DEFAULTS[EVERY]})
+"""Every (dataset, method) pair that :mod:`visagnn.defaults` gives a block of its own."""
+
+
+@pytest.mark.parametrize("dataset, method", OWN_BLOCKS)
+def test_a_grid_trains_what_run_resolves_for_every_own_block(dataset, method):
+    (spec,) = build_grid("own", {dataset: (Study("own", (method,)),)}, seeds=(0,)).runs()
+    args = build_parser("run").parse_args(["run", "--dataset", dataset, "--method", method])
+    config, options = split_arguments(args)
+    assert spec.config == config
+    assert spec.options == options
+    for name, value in method_defaults(dataset, method).items():
+        assert (options if name in options else asdict(config))[name] == value
+
+
+def test_fastgcn_on_cora_runs_the_official_batches_in_a_grid():
+    (spec,) = build_grid("own", {"cora": (Study("own", ("fastgcn",)),)}, seeds=(0,)).runs()
+    assert spec.options["batch_size"] == 1024 and spec.config.hidden_channels == 16
+    (spec,) = build_grid("own", {"cora": (Study("own", ("fastgcn --batch-size 256",)),)},
+                         seeds=(0,)).runs()
+    assert spec.variant.spec == "fastgcn --batch-size 256" and spec.options["batch_size"] == 256
+
+
+def test_a_dataset_is_one_cell_whatever_its_spelling():
+    upper, lower = (demo_grid(datasets=[name], seeds=1, methods=["gas"]) for name in
+                    ("SYNTHETIC", "synthetic"))
+    assert [spec.key for spec in upper.runs()] == [spec.key for spec in lower.runs()]
+    assert [cell.name for cell in upper.cells] == [cell.name for cell in lower.cells]

@@ -5,22 +5,31 @@ import pytest
 from tests.bench.conftest import TINY
 from visagnn.bench.experiment import run_experiment
 from visagnn.bench.grid import Cell, Grid, build_grid
+from visagnn.bench.spec import dataset_label
 from visagnn.bench.store import ResultsStore
 
 
 class InProcess:
     """Runs a cell as the experiment notebook does, without a kernel; counts the runs trained
-    and raises for the cells named in ``failing``."""
+    and raises for the cells named in ``failing`` (``tiny_P4_B1``: the graph ``tiny.pt``)."""
 
     def __init__(self, failing: tuple[str, ...] = ()) -> None:
         self.failing = failing
         self.trained: list[str] = []
 
     def __call__(self, cell: Cell, results: Path, force: bool) -> None:
-        if cell.name in self.failing:
-            raise RuntimeError(f"{cell.name} broke")
+        name = short_name(cell)
+        if name in self.failing:
+            raise RuntimeError(f"{name} broke")
         runs = run_experiment(cell.runs(), ResultsStore(results), force, progress=False)
-        self.trained.extend(f"{cell.name}/{seed}" for seed in runs["seed"])
+        self.trained.extend(f"{name}/{seed}" for seed in runs["seed"])
+
+
+def short_name(cell: Cell) -> str:
+    """``tiny-<hash>_P4_B1`` → ``tiny_P4_B1``."""
+    label = dataset_label(cell.dataset)
+    assert cell.name.startswith(f"{Path(cell.dataset).stem}-") and len(label) == len("tiny-") + 8
+    return cell.name.replace(label, Path(cell.dataset).stem)
 
 
 @pytest.fixture
@@ -75,7 +84,7 @@ def test_cells_run_in_parallel_jobs_record_every_run_in_grid_order(grid, tmp_pat
 
     executor = InProcess(failing=("tiny_P4_B1",))
     outcomes = run_grid(grid, tmp_path, executor, log=lambda _: None, jobs=2)
-    assert [(o.cell.name, o.status) for o in outcomes] == [("tiny_P4_B1", "failed"),
+    assert [(short_name(o.cell), o.status) for o in outcomes] == [("tiny_P4_B1", "failed"),
                                                            ("tiny_P4_B2", "done")]
     statuses = ResultsStore(tmp_path).runs().set_index("batch_parts")["status"]
     assert statuses.to_dict() == {1: "failed", 2: "ok"}

@@ -105,8 +105,8 @@ def test_files_and_url_agree_with_ogb_lsc() -> None:
 def test_mini_batch_methods_train_on_the_memory_mapped_float16_features(tmp_path: Path,
                                                                         method: str) -> None:
     write_tiny_mag240m(tmp_path)
-    config = resolve_config("mag240m", method, root=str(tmp_path), epochs=2, num_parts=4,
-                            batch_parts=2, hidden_channels=8, heads=2)
+    config = resolve_config("mag240m", method, root=str(tmp_path), epochs=2, hidden_channels=8,
+                            heads=2, shared=dict(num_parts=4, batch_parts=2))
     summary = run(config, progress=False).summary
     assert summary["status"] == "ok", summary.get("error")
     # the float16 map (and the partition order), no float32 or relabelled copy of it

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -229,7 +230,10 @@ def test_bad_options_name_the_field():
 
 
 def test_a_gcn_backbone_is_refused(graph_path, tmp_path):
-    config = resolve_config(str(graph_path), "visagnn-sum", root=str(tmp_path), backbone="gcn",
-                            **FAST)
-    with pytest.raises(ValueError, match="backbone"):
+    refused = r"RunConfig.backbone must be one of \('gat',\)"
+    with pytest.raises(ValueError, match=refused + " for --method visagnn-sum"):
+        resolve_config(str(graph_path), "visagnn-sum", root=str(tmp_path), backbone="gcn", **FAST)
+    config = replace(resolve_config(str(graph_path), "visagnn-sum", root=str(tmp_path), **FAST),
+                     backbone="gcn")
+    with pytest.raises(ValueError, match=refused + " for method 'visagnn-sum'"):
         create_method(load_dataset(str(graph_path)), config)

@@ -153,7 +153,9 @@ def test_fanout_is_validated_and_the_backbone_must_be_gcn(tmp_path, capsys):
         VRGCNOptions(fanout=0)
     graph = write_community_graph(tmp_path / "graph.pt")
     for flags, message in ((["--fanout", "0"], "--fanout must be >= 1, got 0"),
-                           (["--backbone", "gat"], "--backbone must be 'gcn', got 'gat'")):
+                           (["--backbone", "gat"],
+                            "--backbone must be one of ('gcn',) for --method vrgcn (the layers "
+                            "it builds), got 'gat'")):
         with pytest.raises(SystemExit) as exit_info:
             main(["run", "--dataset", str(graph), "--root", str(tmp_path), "--method", "vrgcn",
                   *flags, "--quiet"])

@@ -52,7 +52,7 @@ def _train(spec: RunSpec, store: ResultsStore,
         dataset = datasets[source]
         if isinstance(dataset, Exception):
             raise dataset
-        result = run(spec.config, spec.variant.options, dataset=dataset, progress=progress)
+        result = run(spec.config, spec.options, dataset=dataset, progress=progress)
         return store.record(spec, result)
     except Exception as exc:
         details = "".join(traceback.format_exception(exc))

@@ -111,7 +111,7 @@ class ResultsStore:
     def record_failure(self, spec: RunSpec, error: str, details: str = "") -> dict[str, Any]:
         """Store that ``spec`` failed with ``error`` (one line) and ``details`` (a traceback)."""
         (self.epochs_folder / f"{spec.key}.jsonl").unlink(missing_ok=True)
-        summary = run_summary(spec.dataset, spec.config, spec.variant.options, "failed",
+        summary = run_summary(spec.dataset, spec.config, spec.options, "failed",
                               error=error)
         return self._append({**summary, "details": details, **self._identity(spec),
                              "train_s": None})

@@ -4,12 +4,16 @@ A variant is spelled like the method's part of ``python -m visagnn run``: the me
 the flags of the options that differ from the method's defaults, e.g. ``"visagnn-sum"``,
 ``"visagnn-sum --no-attention"`` or ``"visagnn-sum --lam 0.3"``. Parsing reuses the command
 line's flag rules (``--no-x`` for options that default to True, ``--x VALUE`` otherwise), and the
-parsed variant is canonical: flags that restate a default are dropped, flags are in the order of
-the options' fields, so one run setting has one spelling (its :attr:`Variant.spec`).
+parsed variant is canonical: flags that restate a default the same on every dataset are dropped,
+flags are in the order of the options' fields, so one run setting has one spelling (its
+:attr:`Variant.spec`). A variant stores only what it changes; a run's options on a dataset are
+resolved from it (:attr:`visagnn.bench.spec.RunSpec.options`), as ``python -m visagnn run``
+resolves them.
 
-A variant may also set the run settings of :data:`RUN_SETTINGS`, which change how a historical
-method reads and writes its histories rather than the method: ``"gas --exact-halo"`` (the
-oracle) or ``"gas --no-refresh-histories"``; they are spelled after the method's flags.
+A variant may also set the run settings of :data:`VARIANT_SETTINGS`, which change how a
+historical method reads and writes its histories rather than the method: ``"gas --exact-halo"``
+(the oracle) or ``"gas --no-refresh-histories"``; they are spelled after the method's flags,
+and only methods they apply to take them (:func:`visagnn.methods.applicable_settings`).
 
 A :class:`Sweep` runs one method option at several values (paper Table 6 sweeps VISAGNN's
 ``lam``); the option is checked against the methods' registered options
@@ -25,13 +29,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
-from visagnn.config import RunConfig
+from visagnn.config import SETTING_FAMILIES, RunConfig
+from visagnn.defaults import varying_defaults
 from visagnn.flags import add_option_argument, option_flag
-from visagnn.methods import METHODS, make_options, method_class
-from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods import check_settings, make_options, method_class
 
-RUN_SETTINGS = ("exact_halo", "refresh_histories", "push_rows")
-"""The :class:`~visagnn.config.RunConfig` fields a variant may set (:class:`Variant`)."""
+VARIANT_SETTINGS = SETTING_FAMILIES["history"]
+"""The :class:`~visagnn.config.RunConfig` fields a variant may set (:class:`Variant`): the
+history family's (the grid sets the others for every run of a cell)."""
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -57,10 +62,10 @@ def _option_parser(method: str) -> argparse.ArgumentParser:
 
 
 def _setting_fields() -> dict[str, tuple[Any, Any]]:
-    """Type and default of each :data:`RUN_SETTINGS` field."""
+    """Type and default of each :data:`VARIANT_SETTINGS` field."""
     hints = typing.get_type_hints(RunConfig)
     defaults = {field.name: field.default for field in fields(RunConfig)}
-    return {name: (hints[name], defaults[name]) for name in RUN_SETTINGS}
+    return {name: (hints[name], defaults[name]) for name in VARIANT_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,9 @@ class Variant:
 
     Args:
         method: a name in :data:`visagnn.methods.METHODS`.
-        changed: ``(option, value)`` pairs that differ from the method's defaults, in field order.
-        settings: ``(field, value)`` pairs of :data:`RUN_SETTINGS` that differ from
+        changed: ``(option, value)`` pairs that the spec sets, in field order, less those that
+            restate a default the same on every dataset.
+        settings: ``(field, value)`` pairs of :data:`VARIANT_SETTINGS` that differ from
             :class:`~visagnn.config.RunConfig`'s defaults, in that order.
     """
 
@@ -96,44 +102,38 @@ class Variant:
         except ValueError as exc:
             usage = " ".join(parser.format_usage().split())
             raise ValueError(f"{spec!r}: {exc}; {usage}") from None
-        settings = {name: values.pop(name) for name in RUN_SETTINGS if name in values}
+        settings = {name: values.pop(name) for name in VARIANT_SETTINGS if name in values}
         return cls.of(method, values, settings)
 
     @classmethod
     def of(cls, method: str, options: dict[str, Any] | None = None,
            settings: dict[str, Any] | None = None) -> Variant:
         """The variant of ``method`` with option values ``options`` (validated by the method)
-        and run ``settings`` (fields of :data:`RUN_SETTINGS`, validated when a run is planned).
+        and run ``settings`` (fields of :data:`VARIANT_SETTINGS`, validated when a run is planned).
 
         Raises:
-            ValueError: for a setting that is not one of :data:`RUN_SETTINGS`, or settings
-                on a method without histories.
+            ValueError: for a setting that is not one of :data:`VARIANT_SETTINGS`, or one that
+                does not apply to the method (naming the methods it applies to).
         """
         hints = typing.get_type_hints(method_class(method).options_class)
         values = {name: float(value) if hints.get(name) is float and type(value) is int
                   else value for name, value in (options or {}).items()}  # λ=0 is λ=0.0
         resolved = asdict(make_options(method, values))
         defaults = asdict(method_class(method).options_class())
-        changed = tuple((k, v) for k, v in resolved.items() if v != defaults[k])
-        unknown = sorted(set(settings or {}) - set(RUN_SETTINGS))
+        varying = varying_defaults(method)
+        changed = tuple((k, v) for k, v in resolved.items()
+                        if k in values and (v != defaults[k] or k in varying))
+        unknown = sorted(set(settings or {}) - set(VARIANT_SETTINGS))
         if unknown:
             raise ValueError(f"{unknown} are not run settings a variant may set; "
-                             f"valid: {list(RUN_SETTINGS)}")
+                             f"valid: {list(VARIANT_SETTINGS)}")
         setting_defaults = _setting_fields()
-        chosen = tuple((name, (settings or {})[name]) for name in RUN_SETTINGS
+        chosen = tuple((name, (settings or {})[name]) for name in VARIANT_SETTINGS
                        if name in (settings or {})
-                       and (settings or {})[name] != setting_defaults[name][1])
-        if chosen and not issubclass(method_class(method), HistoricalMethod):
-            historical = sorted(name for name, cls in METHODS.items()
-                                if issubclass(cls, HistoricalMethod))
-            raise ValueError(f"{method} keeps no histories: the run settings "
-                             f"{[name for name, _ in chosen]} apply to {historical}")
+                       and ((settings or {})[name] != setting_defaults[name][1]
+                            or name in varying))
+        check_settings(method, [name for name, _ in chosen])
         return cls(method, changed, chosen)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """Every option of the method, defaults included (what ``train.run`` is given)."""
-        return asdict(make_options(self.method, dict(self.changed)))
 
     @property
     def spec(self) -> str:

@@ -7,6 +7,9 @@ import pkgutil
 from visagnn.methods.base import Method
 from visagnn.methods.registry import (
     METHODS,
+    applicable_settings,
+    canonical_dataset,
+    check_settings,
     create_method,
     make_options,
     method_class,
@@ -17,5 +20,5 @@ from visagnn.methods.registry import (
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["METHODS", "Method", "create_method", "make_options", "method_class",
-           "register_method", "resolve_config"]
+__all__ = ["METHODS", "Method", "applicable_settings", "canonical_dataset", "check_settings",
+           "create_method", "make_options", "method_class", "register_method", "resolve_config"]

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from visagnn.config import RunConfig
+from visagnn.config import BackboneName, RunConfig, SettingFamily
 from visagnn.datasets import GraphDataset
 from visagnn.memory import tensors_mb
 
@@ -27,14 +27,31 @@ class Method(ABC):
     Method-specific options are a frozen dataclass ``options_class``; its fields become
     command-line flags (``--field-name``; ``--no-field-name`` for booleans that default to True),
     and each field's ``metadata["help"]`` is the flag's help text.
+
+    A method declares the run settings it reads beyond the common ones: the families of
+    :data:`~visagnn.config.SETTING_FAMILIES` (``setting_families``) and the layers
+    ``RunConfig.backbone`` may choose (``backbones``, the first the default); the other settings
+    do not apply to it (:func:`visagnn.methods.applicable_settings`), nor do the
+    :data:`~visagnn.config.LAYER_SETTINGS` to a method without ``hidden_layers``.
+    ``hidden_channels`` is a
+    width per attention head where the layers built are GAT layers (``backbone`` ``gat``, or
+    ``per_head_width`` for a method whose layers ``--backbone`` does not choose) and a layer's
+    whole width otherwise (:func:`visagnn.defaults.method_defaults`).
     """
 
     name: ClassVar[str]
     options_class: ClassVar[type] = NoOptions
+    setting_families: ClassVar[tuple[SettingFamily, ...]] = ()
+    backbones: ClassVar[tuple[BackboneName, ...]] = ()
+    per_head_width: ClassVar[bool] = False
+    hidden_layers: ClassVar[bool] = True
     model: nn.Module
     optimizer: torch.optim.Optimizer
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:
+        if self.backbones and config.backbone not in self.backbones:
+            raise ValueError(f"RunConfig.backbone must be one of {self.backbones} for method "
+                             f"{self.name!r}, got {config.backbone!r}")
         self.dataset = dataset
         self.config = config
         self.options = options

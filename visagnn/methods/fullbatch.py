@@ -185,6 +185,7 @@ class FullBatchGAT(FullBatchMethod):
     """
 
     name = "gat"
+    per_head_width = True
 
     def build_model(self) -> FullGraphModel:
         config = self.config

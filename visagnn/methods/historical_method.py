@@ -33,6 +33,7 @@ class HistoricalMethod(PartitionBatchMethod):
     weights (:meth:`write_exact_halo`): the oracle that no staleness fix can beat.
     """
 
+    setting_families = ("partition", "history")
     model: HistoricalModel
 
     def build_policy(self) -> HaloPolicy:

@@ -191,6 +191,7 @@ class MVSGNN(HistoricalMethod):
 
     name = "mvsgnn"
     options_class = MVSGNNOptions
+    backbones = ("gcn",)  # MVS-GNN trains GCN layers (CongWeilin/mvs_gcn, model.py: GCN)
 
     def build_policy(self) -> MinimalVarianceHalo:
         generator = torch.Generator().manual_seed(self.config.seed)

@@ -58,6 +58,8 @@ class PartitionBatchMethod(Method):
     """
 
     shuffle_batches = True
+    setting_families = ("partition",)
+    backbones = ("gat", "gcn")
     model: nn.Module
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: Any) -> None:

@@ -54,6 +54,7 @@ class SGC(Method):
 
     name = "sgc"
     options_class = SGCOptions
+    hidden_layers = False  # one linear layer on the propagated features
 
     def __init__(self, dataset: GraphDataset, config: RunConfig, options: SGCOptions) -> None:
         super().__init__(dataset, config, options)

@@ -10,14 +10,12 @@ from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
-from visagnn.config import RunConfig
-from visagnn.datasets import GraphDataset
 from visagnn.history import History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.staleness_attention import SoftmaxForm
+from visagnn.nn.staleness_attention import SOFTMAX_FORMS, SoftmaxForm
 from visagnn.nn.staleness_augment import StalenessSum
 from visagnn.nn.staleness_backbone import Augmentation, StalenessGATBackbone
 from visagnn.nn.staleness_loss import StalenessLoss, staleness_loss
@@ -88,9 +86,9 @@ class VisagnnOptions:
                 "VisagnnOptions.persistence_threshold must be >= 0 or None, got "
                 f"{self.persistence_threshold}"
             )
-        if self.softmax not in ("joint", "split"):
+        if self.softmax not in SOFTMAX_FORMS:
             raise ValueError(
-                f"VisagnnOptions.softmax must be 'joint' or 'split', got {self.softmax!r}"
+                f"VisagnnOptions.softmax must be one of {SOFTMAX_FORMS}, got {self.softmax!r}"
             )
         if self.loss_target not in ("train", "exact"):
             raise ValueError(f"VisagnnOptions.loss_target must be 'train' or 'exact', got "
@@ -199,15 +197,8 @@ class Visagnn(HistoricalMethod):
     """
 
     options_class = VisagnnOptions
+    backbones = ("gat",)  # staleness-aware GAT layers
     augmentation: ClassVar[Augmentation]
-
-    def __init__(self, dataset: GraphDataset, config: RunConfig, options: VisagnnOptions) -> None:
-        if config.backbone != "gat":
-            raise ValueError(
-                f"{self.name} is built on staleness-aware GAT layers; RunConfig.backbone must be "
-                f"'gat', got {config.backbone!r}"
-            )
-        super().__init__(dataset, config, options)
 
     def build_backbone(self) -> StalenessGATBackbone:
         config, options = self.config, self.options

@@ -10,8 +10,6 @@ from torch import Tensor
 
 from visagnn.batch import SubgraphBatch
 from visagnn.clock import Clock
-from visagnn.config import RunConfig
-from visagnn.datasets import GraphDataset
 from visagnn.graph import CSRGraph
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
@@ -151,14 +149,9 @@ class VRGCN(HistoricalMethod):
 
     name = "vrgcn"
     options_class = VRGCNOptions
-
-    def __init__(self, dataset: GraphDataset, config: RunConfig, options: VRGCNOptions) -> None:
-        if config.backbone != "gcn":
-            raise ValueError(
-                f"{self.name}'s control variate needs an aggregation linear in the rows; "
-                f"RunConfig.backbone must be 'gcn', got {config.backbone!r}"
-            )
-        super().__init__(dataset, config, options)
+    # the control variate needs an aggregation linear in the rows: GCN layers, as VR-GCN's
+    # (thu-ml/stochastic_gcn, gcn/vrgcn.py: VRGCN(GCN))
+    backbones = ("gcn",)
 
     def build_policy(self) -> ControlVariateHalo:
         generator = torch.Generator().manual_seed(self.config.seed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -14,7 +14,7 @@ from visagnn.nn.backbone import Backbone, LayerInput
 from visagnn.nn.halo_policy import HaloPolicy
 
 PushRows = Literal["train", "clean", "none"]
-PUSH_ROWS: tuple[PushRows, ...] = ("train", "clean", "none")
+PUSH_ROWS: tuple[PushRows, ...] = get_args(PushRows)
 
 
 class HistoricalModel(nn.Module):

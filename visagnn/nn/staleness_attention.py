@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,7 @@ from torch_geometric.nn.inits import glorot, zeros
 from torch_geometric.utils import add_self_loops, remove_self_loops, scatter, softmax
 
 SoftmaxForm = Literal["joint", "split"]
+SOFTMAX_FORMS: tuple[SoftmaxForm, ...] = get_args(SoftmaxForm)
 
 
 class StalenessAttentionConv(MessagePassing):
@@ -92,8 +93,8 @@ class StalenessAttentionConv(MessagePassing):
         beta: float = 1.0,
     ) -> None:
         super().__init__(aggr="add", node_dim=0)
-        if softmax not in ("joint", "split"):
-            raise ValueError(f"softmax must be 'joint' or 'split', got {softmax!r}")
+        if softmax not in SOFTMAX_FORMS:
+            raise ValueError(f"softmax must be one of {SOFTMAX_FORMS}, got {softmax!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.heads = heads

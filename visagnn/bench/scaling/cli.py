@@ -8,6 +8,7 @@ ignored by git; ``--reference`` writes the committed reference, ``reports/refere
 from __future__ import annotations
 
 import argparse
+import typing
 from pathlib import Path
 
 import torch
@@ -23,22 +24,22 @@ from visagnn.bench.scaling.family import (
 )
 from visagnn.bench.scaling.runner import SubprocessExecutor, planned, render_report, run_scale
 from visagnn.bench.scaling.store import ScaleStore
+from visagnn.config import device_type
 from visagnn.flags import UsageError
-from visagnn.history import HISTORY_DTYPES
+from visagnn.history import HistoryDtype, HistoryPlace
 from visagnn.methods import METHODS
-from visagnn.methods.historical_method import HistoricalMethod
 
 DEFAULT_RESULTS = Path("results/scale")
 DEFAULT_REPORTS = Path("reports/scale")
 REFERENCE = Path("reports/reference/scale")
 """``--reference``: the pages here, the store in ``results/`` below."""
 SCALE_METHODS = tuple(sorted(name for name, method in METHODS.items()
-                             if issubclass(method, HistoricalMethod)))
+                             if "history" in method.setting_families))
 """The methods a point can measure: those with histories, whose batches the PyG baseline
 replays."""
-CPU_STORAGE = ("auto", "ram", "mmap")
+CUDA_STORAGE: tuple[HistoryPlace, ...] = typing.get_args(HistoryPlace)
+CPU_STORAGE = tuple(place for place in CUDA_STORAGE if place not in ("pinned", "device"))
 """History storage on a CPU (pinned and device memory are CUDA's)."""
-CUDA_STORAGE = (*CPU_STORAGE, "pinned", "device")
 
 
 def configure(scale: argparse.ArgumentParser) -> None:
@@ -53,7 +54,7 @@ def configure(scale: argparse.ArgumentParser) -> None:
     scale.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                        help=f"methods to measure (default: {' '.join(DEFAULT_METHODS)}; "
                             f"valid: {', '.join(SCALE_METHODS)})")
-    scale.add_argument("--history-dtype", choices=tuple(HISTORY_DTYPES), default="float32",
+    scale.add_argument("--history-dtype", choices=typing.get_args(HistoryDtype), default="float32",
                        help="storage dtype of the histories (default: float32)")
     scale.add_argument("--history-storage", choices=CUDA_STORAGE, default="auto",
                        help="where the histories live: auto (RAM on CPU, pinned RAM on CUDA), "
@@ -114,8 +115,10 @@ def make_points(args: argparse.Namespace) -> list[ScalePoint]:
     if unknown:
         raise UsageError(f"--methods: unknown or without histories: {unknown}; valid methods: "
                          f"{', '.join(SCALE_METHODS)}")
-    if args.device.split(":")[0] not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu, cuda or cuda:N, got {args.device!r}")
+    try:
+        device_type(args.device, "--device")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.device != "cpu" and not torch.cuda.is_available():
         raise UsageError(f"--device {args.device}: torch sees no CUDA device here; valid: cpu")
     if args.device == "cpu" and args.history_storage not in CPU_STORAGE:

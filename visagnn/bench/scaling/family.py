@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from visagnn.config import RunConfig
+from visagnn.config import RunConfig, check_choices, device_type
 from visagnn.datasets.synthetic import SyntheticConfig
-from visagnn.history import HISTORY_DTYPES, HISTORY_PLACES, HistoryDtype, HistoryPlace
+from visagnn.history import HistoryDtype, HistoryPlace
 from visagnn.methods import resolve_config
 
 SCALE_NODES = (10_000, 30_000, 100_000, 300_000, 1_000_000, 2_400_000)
@@ -84,14 +84,8 @@ class ScalePoint:
     def __post_init__(self) -> None:
         if self.num_nodes < MIN_NODES:
             raise ValueError(f"ScalePoint.num_nodes must be >= {MIN_NODES}, got {self.num_nodes}")
-        if self.history_dtype not in HISTORY_DTYPES:
-            raise ValueError(f"ScalePoint.history_dtype must be one of {tuple(HISTORY_DTYPES)}, "
-                             f"got {self.history_dtype!r}")
-        if self.history_storage not in HISTORY_PLACES:
-            raise ValueError(f"ScalePoint.history_storage must be one of {HISTORY_PLACES}, "
-                             f"got {self.history_storage!r}")
-        if self.device.split(":")[0] not in ("cpu", "cuda"):
-            raise ValueError(f"ScalePoint.device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        check_choices(self)
+        device_type(self.device, "ScalePoint.device")
 
     @property
     def is_partition(self) -> bool:
