@@ -25,7 +25,7 @@ def ids(parameters):
 
 def build(graph_path, name, options=None):
     config = resolve_config(str(graph_path), name, root=str(graph_path.parent), weight_decay=0.1,
-                            num_parts=4, batch_parts=2)
+                            shared=dict(num_parts=4, batch_parts=2))
     return create_method(load_dataset(graph_path), config, options)
 
 
