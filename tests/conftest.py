@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.graphs import random_community_graph
-from visagnn.graph import CSRGraph
+from visagnn.graph.csr import CSRGraph
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-from visagnn import history
-from visagnn.staging import push_thread
+from visagnn.history import store as history
+from visagnn.history.staging import push_thread
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 CUDA = torch.device("cuda")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from visagnn.history import History
+from visagnn.history.store import History
 
 
 def count_pulled_rows(histories: list[History]) -> list[int]:

@@ -14,7 +14,7 @@ from tests.datasets.test_reddit import write_tiny_reddit
 from tests.graphs import write_community_graph
 from visagnn.cli import build_parser, main
 from visagnn.methods import METHODS
-from visagnn.run_command import split_arguments
+from visagnn.run.command import split_arguments
 
 REPO = Path(__file__).parents[1]
 

@@ -1,6 +1,6 @@
 """Command line: ``python -m visagnn {run,grid,report,scale} ...``.
 
-``run`` trains one method on one dataset (:mod:`visagnn.run_command`); ``grid`` and ``report``
+``run`` trains one method on one dataset (:mod:`visagnn.run.command`); ``grid`` and ``report``
 run the benchmark suite (:mod:`visagnn.bench.cli`, which needs the ``notebooks`` extra), and
 ``scale`` the scaling benchmark (:mod:`visagnn.bench.scaling.cli`, the same extra). Each
 subcommand's module is imported only when that subcommand is chosen, so ``import visagnn.cli``
@@ -37,7 +37,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "run": Command("visagnn.run_command:configure", "train one method on one dataset"),
+    "run": Command("visagnn.run.command:configure", "train one method on one dataset"),
     "grid": Command("visagnn.bench.cli:configure_grid",
                     "run a benchmark grid (one experiment notebook per dataset and batch size), "
                     "then render its reports", extra="notebooks"),

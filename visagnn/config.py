@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import torch
 
-from visagnn.history import HistoryDtype, HistoryPlace
-from visagnn.nn.historical_model import PushRows
-from visagnn.partitioners import PartitionerName
+from visagnn.graph.partition import PartitionerName
+from visagnn.history.model import PushRows
+from visagnn.history.store import HistoryDtype, HistoryPlace
 
 BackboneName = Literal["gat", "gcn"]
 BACKBONES: tuple[BackboneName, ...] = typing.get_args(BackboneName)
@@ -81,7 +81,7 @@ class RunConfig:
         dropout: dropout rate on layer inputs and attention weights (default 0.5).
         num_parts: parts ``P`` of the graph (default 40).
         batch_parts: parts per mini-batch ``B`` (default 10).
-        partitioner: how the graph is cut into parts (see :mod:`visagnn.partitioners`):
+        partitioner: how the graph is cut into parts (see :mod:`visagnn.graph.partition`):
             ``metis`` (default; minimal edge cut, memory-hungry on huge graphs) or ``ranges``
             (balanced contiguous node-id ranges, for graphs METIS cannot hold whose ids carry
             locality).
@@ -90,7 +90,7 @@ class RunConfig:
         download: download a named dataset whose files are missing (default True, unless
             ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
         history_storage: where the historical methods keep their histories (see
-            :class:`~visagnn.history.HistoryStorage`): ``auto`` (default: RAM on CPU, pinned
+            :class:`~visagnn.history.store.HistoryStorage`): ``auto`` (default: RAM on CPU, pinned
             RAM on CUDA), ``ram``, ``pinned`` (CUDA only), ``device`` (device memory) or
             ``mmap`` (a memory-mapped file in the cache folder, gone when the run ends).
         history_dtype: the histories' storage dtype: ``float32`` (default), ``float16`` or
@@ -109,7 +109,7 @@ class RunConfig:
             histories against exact embeddings (0: never; default 0, as it costs a full
             inference).
         prefetch: build the next mini-batch (subgraph, feature rows) in a background thread
-            while a step trains (:func:`visagnn.prefetch.prefetch`); the same steps in the
+            while a step trains (:func:`visagnn.graph.prefetch.prefetch`); the same steps in the
             same order, so the same results (default False: one thread, the simplest path;
             worth it on a GPU or with a spare core).
     """

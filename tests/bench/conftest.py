@@ -13,8 +13,8 @@ from tests.graphs import write_community_graph
 from visagnn.bench import report
 from visagnn.bench.spec import RunSpec, plan_runs
 from visagnn.bench.store import ResultsStore
-from visagnn.run_summary import run_summary
-from visagnn.train import RunResult
+from visagnn.run.summary import run_summary
+from visagnn.run.train import RunResult
 
 TINY = {"hidden_channels": 8, "heads": 2}
 """Config overrides that keep a training run to a fraction of a second."""

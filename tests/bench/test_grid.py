@@ -19,7 +19,7 @@ from visagnn.bench.grid import (
 from visagnn.cli import build_parser
 from visagnn.defaults import DEFAULTS, EVERY, method_defaults
 from visagnn.methods import METHODS
-from visagnn.run_command import split_arguments
+from visagnn.run.command import split_arguments
 
 
 def test_paper_grid_has_the_papers_datasets_batch_sizes_and_every_method():

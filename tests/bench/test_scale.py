@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from tests.devices import needs_cuda
-from visagnn.batch import SubgraphBatch
 from visagnn.bench import NOTEBOOKS
 from visagnn.bench.scaling import measure as measure_module
 from visagnn.bench.scaling.baseline import plain_gat
@@ -30,6 +29,7 @@ from visagnn.bench.scaling.runner import PointFailed, SubprocessExecutor, planne
 from visagnn.bench.scaling.store import ScaleStore
 from visagnn.cli import main
 from visagnn.datasets.synthetic import load_synthetic
+from visagnn.graph.batch import SubgraphBatch
 from visagnn.methods import create_method
 from visagnn.methods.historical_method import HistoricalMethod
 

@@ -7,7 +7,7 @@ import torch
 from torch_geometric.data import Data
 
 from visagnn.datasets import GraphDataset, graph_dataset
-from visagnn.metrics import roc_auc
+from visagnn.datasets.metrics import roc_auc
 
 
 def tiny_data(y: list[int]) -> Data:

@@ -16,7 +16,7 @@ from visagnn.datasets.mag240m import MAG240M_FILES, VALIDATION_SEED
 from visagnn.datasets.ogb_compat import import_ogb
 from visagnn.datasets.sources import BASE_URLS
 from visagnn.methods import resolve_config
-from visagnn.train import run
+from visagnn.run.train import run
 
 NUM_PAPERS, NUM_CLASSES = 40, 153
 TRAIN, VALID, TEST = np.arange(0, 20), np.arange(20, 25), np.arange(25, 30)

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from visagnn.batch import SubgraphBatcher
 from visagnn.datasets.synthetic import SyntheticConfig, generate_synthetic, load_synthetic
-from visagnn.graph import CSRGraph
-from visagnn.partitioners import partition_graph
+from visagnn.graph.batch import SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import partition_graph
 
 SMALL = {"num_nodes": 2_000, "num_features": 8}
 

@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.datasets import load_dataset
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.methods import create_method, resolve_config
-from visagnn.train import run
+from visagnn.run.train import run
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from tests.graphs import write_community_graph
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, make_options, resolve_config
 from visagnn.methods.fastgcn import FastGCNOptions
-from visagnn.train import run
+from visagnn.run.train import run
 
 
 def test_defaults_are_the_papers_and_the_official_codes():

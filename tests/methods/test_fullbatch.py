@@ -11,13 +11,13 @@ from torch_geometric.nn import GATConv, GCNConv
 
 from tests.graphs import write_community_graph
 from visagnn.datasets import load_dataset
-from visagnn.memory import available_memory_mb
 from visagnn.methods import create_method, resolve_config
 from visagnn.nn.appnp import APPNP
 from visagnn.nn.backbone import GATBackbone
 from visagnn.nn.full_graph import FullGraphModel
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.train import run
+from visagnn.run.train import run
+from visagnn.utils.memory import available_memory_mb
 
 REPO = Path(__file__).parents[2]
 NUM_NODES = 240

@@ -3,17 +3,17 @@ import torch
 import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
-from visagnn.clock import Clock
-from visagnn.graph import CSRGraph
-from visagnn.history import layer_histories
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import Partition, partition_graph
+from visagnn.history.clock import Clock
+from visagnn.history.model import HistoricalModel
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import layer_histories
 from visagnn.methods import resolve_config
 from visagnn.methods.graphfm import GraphFMHalo, GraphFMOptions
 from visagnn.nn.backbone import GATBackbone, LayerInput
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.partitioners import Partition, partition_graph
-from visagnn.train import run
+from visagnn.run.train import run
 
 
 def graphfm_model(backbone, num_nodes, momentum=0.1):

@@ -10,7 +10,7 @@ from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, make_options, resolve_config
 from visagnn.methods.graphsaint import GraphSAINTOptions
 from visagnn.nn.full_graph import FullGraphModel
-from visagnn.train import run
+from visagnn.run.train import run
 
 SMALL = {"num_roots": 20, "walk_length": 2, "sample_coverage": 20}
 """A sampler for the 400-node community graph (128 training nodes: 4 steps an epoch)."""

@@ -10,7 +10,7 @@ from visagnn.methods.partition_batches import (
     inference_parts,
 )
 from visagnn.nn.backbone import LayerInput
-from visagnn.train import run
+from visagnn.run.train import run
 
 
 def make_gas(path, **settings):

@@ -1,7 +1,7 @@
 from tests.graphs import write_community_graph
 from visagnn.methods import make_options, resolve_config
 from visagnn.methods.ladies import LADIESOptions
-from visagnn.train import run
+from visagnn.run.train import run
 
 
 def test_defaults_are_the_official_codes():

@@ -7,20 +7,20 @@ import torch.nn.functional as F
 
 from tests.graphs import full_batch_forward, write_community_graph
 from tests.pulls import count_pulled_rows
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser
-from visagnn.clock import Clock
 from visagnn.datasets import load_dataset
-from visagnn.graph import CSRGraph
-from visagnn.history import layer_histories
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import Partition, partition_graph
+from visagnn.history.clock import Clock
+from visagnn.history.model import HistoricalModel
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.lmc import LMC, SCORES, LMCHalo, LMCOptions
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.partitioners import Partition, partition_graph
-from visagnn.train import run
+from visagnn.run.train import run
 
 NO_ROWS = torch.empty(0, dtype=torch.long)  # LMC's loss reads the training mask, not these
 

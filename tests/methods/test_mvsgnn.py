@@ -6,11 +6,13 @@ import torch
 import torch.nn.functional as F
 
 from tests.graphs import full_batch_forward, write_community_graph
-from visagnn.batch import SubgraphBatcher
 from visagnn.cli import main
-from visagnn.clock import Clock
 from visagnn.datasets import load_dataset
-from visagnn.history import layer_histories
+from visagnn.graph.batch import SubgraphBatcher
+from visagnn.graph.partition import partition_graph
+from visagnn.history.clock import Clock
+from visagnn.history.model import HistoricalModel
+from visagnn.history.store import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.mvsgnn import (
     MinimalVarianceHalo,
@@ -19,9 +21,7 @@ from visagnn.methods.mvsgnn import (
 )
 from visagnn.nn.backbone import LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.partitioners import partition_graph
-from visagnn.train import run
+from visagnn.run.train import run
 
 NUM_NODES = 240
 

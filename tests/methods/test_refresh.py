@@ -4,18 +4,18 @@ import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
 from tests.pulls import count_pulled_rows
-from visagnn.batch import SubgraphBatcher
-from visagnn.clock import Clock
-from visagnn.graph import CSRGraph
-from visagnn.history import layer_histories
+from visagnn.graph.batch import SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import Partition, partition_graph
+from visagnn.history.clock import Clock
+from visagnn.history.model import HistoricalModel
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import layer_histories
 from visagnn.methods import resolve_config
 from visagnn.methods.refresh import ReFreshHalo, ReFreshOptions
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.partitioners import Partition, partition_graph
-from visagnn.train import run
+from visagnn.run.train import run
 
 NUM_NODES = 240
 

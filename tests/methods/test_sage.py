@@ -3,14 +3,14 @@ import torch
 import torch.nn.functional as F
 
 from tests.graphs import write_community_graph
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.partition import range_partition
 from visagnn.methods import resolve_config
 from visagnn.methods.sage import SAGEOptions
-from visagnn.nn.blocks import forward_blocks, layerwise_inference
+from visagnn.nn.inference import forward_blocks, layerwise_inference
 from visagnn.nn.sage import SAGEBackbone
-from visagnn.partitioners import range_partition
-from visagnn.sampler import NeighborSampler
-from visagnn.train import run
+from visagnn.run.train import run
+from visagnn.sampling.neighbor import NeighborSampler
 
 NUM_NODES = 240
 

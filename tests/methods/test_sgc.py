@@ -4,7 +4,7 @@ import torch
 from tests.graphs import dense_normalized_adjacency, write_community_graph
 from visagnn.methods import resolve_config
 from visagnn.methods.sgc import sgc_features
-from visagnn.train import run
+from visagnn.run.train import run
 
 NUM_NODES = 240
 

@@ -6,20 +6,20 @@ import torch
 
 from tests.graphs import write_community_graph
 from tests.pulls import count_pulled_rows
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.cli import build_parser
-from visagnn.clock import Clock
 from visagnn.datasets import load_dataset
-from visagnn.history import layer_histories
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.partition import partition_graph
+from visagnn.history.clock import Clock
+from visagnn.history.model import HistoricalModel
+from visagnn.history.store import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.visagnn import StalenessHalo, VisagnnOptions
 from visagnn.nn.backbone import LayerInput
-from visagnn.nn.blocks import layerwise_inference
-from visagnn.nn.historical_model import HistoricalModel
+from visagnn.nn.inference import layerwise_inference
 from visagnn.nn.staleness_backbone import StalenessGATBackbone
-from visagnn.partitioners import partition_graph
-from visagnn.run_command import split_arguments
-from visagnn.train import run
+from visagnn.run.command import split_arguments
+from visagnn.run.train import run
 
 FAST = dict(num_parts=8, batch_parts=2, hidden_channels=8, heads=2, lr=0.01)
 

@@ -3,16 +3,16 @@ import torch
 from torch_geometric.nn import GCNConv
 
 from tests.graphs import write_community_graph
-from visagnn.batch import SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import load_dataset
-from visagnn.history import layer_histories
+from visagnn.graph.batch import SubgraphBatcher
+from visagnn.graph.partition import partition_graph
+from visagnn.history.model import HistoricalModel
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import layer_histories
 from visagnn.methods import create_method, resolve_config
 from visagnn.nn.backbone import GATBackbone, LayerInput
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.partitioners import partition_graph
 
 NUM_NODES = 240
 

@@ -2,7 +2,7 @@
 
 ``python -m visagnn grid`` executes ``notebooks/experiment.ipynb`` once per (dataset, batch size)
 cell of a grid (:mod:`visagnn.bench.grid`, :mod:`visagnn.bench.runner`); each notebook trains
-its runs with :func:`visagnn.train.run` and records them in the results store
+its runs with :func:`visagnn.run.train.run` and records them in the results store
 (:mod:`visagnn.bench.store`). ``python -m visagnn report`` executes ``notebooks/report.ipynb``,
 whose tables and figures come from :mod:`visagnn.bench.report`, and writes ``reports/``
 (:mod:`visagnn.bench.html`).

@@ -12,7 +12,7 @@ import torch
 from visagnn.bench.spec import RunSpec
 from visagnn.bench.store import ResultsStore
 from visagnn.datasets import GraphDataset, load_dataset
-from visagnn.train import run
+from visagnn.run.train import run
 
 SHOWN_COLUMNS = ("variant", "batch_parts", "seed", "status", "test", "best_epoch", "epochs",
                  "mean_epoch_s", "peak_mem_mb", "error")
@@ -70,8 +70,8 @@ def run_experiment(
     process is training, or finished while this one waited, is skipped. Each dataset is loaded
     once. A run that raises (the dataset cannot be loaded included) is
     recorded as ``failed`` with the error and its traceback, and the next run goes on; running out
-    of memory is recorded by :func:`visagnn.train.run` as ``oom``. A line per run is printed, and
-    ``progress`` shows each run's epochs as a progress bar. ``threads`` sets torch's CPU
+    of memory is recorded by :func:`visagnn.run.train.run` as ``oom``. A line per run is printed,
+    and ``progress`` shows each run's epochs as a progress bar. ``threads`` sets torch's CPU
     threads (``None``: torch's default, one per core).
     """
     if threads is not None:

@@ -52,7 +52,7 @@ STALENESS_METHODS = ("gas", "visagnn-cat", "visagnn-sum")
 
 STALENESS_MARKERS = ("staleness", "spearman")
 """Per-epoch record keys that contain one of these (``true_staleness_mean_l0``,
-``spearman_grad_l0``, …: :func:`visagnn.true_staleness.measure_staleness`) are staleness
+``spearman_grad_l0``, …: :func:`visagnn.history.true_staleness.measure_staleness`) are staleness
 measurements."""
 
 PNG_DPI = 100

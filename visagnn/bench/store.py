@@ -2,7 +2,7 @@
 
 Layout of a store folder::
 
-    runs.jsonl            one line per run attempt: the summary of visagnn.train.run plus
+    runs.jsonl            one line per run attempt: the summary of visagnn.run.train.run plus
                           key, variant, changed (options), settings (run settings), train_s and
                           provenance (hardware, host, commit,
                           date, python, torch); a rerun appends a line, the last line of a key wins
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from visagnn.atomic_write import atomic_write
-from visagnn.run_summary import run_summary
+from visagnn.run.summary import run_summary
+from visagnn.utils.atomic_write import atomic_write
 
 if TYPE_CHECKING:  # reading a store (the report) needs neither torch nor the methods
     from visagnn.bench.spec import RunSpec
-    from visagnn.train import RunResult
+    from visagnn.run.train import RunResult
 
 FINISHED = ("ok", "oom")
 """Statuses of runs that a grid does not repeat unless forced."""
@@ -102,7 +102,8 @@ class ResultsStore:
     # writing
 
     def record(self, spec: RunSpec, result: RunResult) -> dict[str, Any]:
-        """Store a run of ``spec`` that :func:`visagnn.train.run` returned (status ok or oom)."""
+        """Store a run of ``spec`` that :func:`visagnn.run.train.run` returned (status ok or
+        oom)."""
         records = [{"key": spec.key, **record} for record in result.records]
         _write_lines_atomic(self.epochs_folder / f"{spec.key}.jsonl", records)
         train_s = sum(record["epoch_s"] for record in result.records)

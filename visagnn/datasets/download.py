@@ -2,7 +2,7 @@
 
 A file is streamed over ``urllib`` (stdlib) with a ``tqdm`` progress bar on standard error. A
 plain file goes straight to a temporary file beside its destination and is renamed into place
-when complete (:func:`visagnn.atomic_write.atomic_write`). A ``.zip`` is streamed to an
+when complete (:func:`visagnn.utils.atomic_write.atomic_write`). A ``.zip`` is streamed to an
 anonymous temporary file beside its destination, then every member is unpacked the same way, so
 an interrupted download or unpacking never leaves a half-written file under its final name.
 
@@ -24,8 +24,8 @@ from typing import IO
 
 from tqdm import tqdm
 
-from visagnn.atomic_write import atomic_write
 from visagnn.datasets.sources import RemoteFile
+from visagnn.utils.atomic_write import atomic_write
 
 NO_DOWNLOAD_ENV = "VISAGNN_NO_DOWNLOAD"
 TIMEOUT_S = 30.0

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from torch import Tensor
 from torch_geometric.data import Data
 
+from visagnn.datasets.metrics import accuracy, roc_auc
 from visagnn.datasets.ogb_compat import OGB_NAMES, ogb_accuracy
-from visagnn.metrics import accuracy, roc_auc
 
 METRICS = ("accuracy", "rocauc")
 

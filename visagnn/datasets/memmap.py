@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from visagnn.atomic_write import atomic_write
+from visagnn.utils.atomic_write import atomic_write
 
 
 def mapped_tensor(path: Path) -> Tensor:

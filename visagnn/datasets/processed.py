@@ -1,10 +1,11 @@
 """The cache folder of a dataset's derived files, and PyG datasets that process into it.
 
 PyG and OGB write ``processed/`` next to ``raw/``. visagnn sends every derived file to
-``cache_folder("processed")/<key>/<dataset folder>/`` instead (:func:`visagnn.cache.cache_folder`),
-whether or not the data folder is writable, so a data folder only ever holds the published files.
-The key hashes the data folder's absolute path and the size and modification time of the files
-read from it: a replaced file is processed afresh, an unchanged one is processed once.
+``cache_folder("processed")/<key>/<dataset folder>/`` instead
+(:func:`visagnn.utils.cache.cache_folder`), whether or not the data folder is writable, so a data
+folder only ever holds the published files. The key hashes the data folder's absolute path and the
+size and modification time of the files read from it: a replaced file is processed afresh, an
+unchanged one is processed once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from visagnn.cache import cache_folder
+from visagnn.utils.cache import cache_folder
 
 DatasetClass = TypeVar("DatasetClass")
 

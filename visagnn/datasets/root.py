@@ -17,9 +17,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from visagnn.cache import cache_folder, can_create_folder
 from visagnn.datasets.download import NO_DOWNLOAD_ENV, downloads_allowed, fetch
 from visagnn.datasets.sources import RemoteFile, base_url, mirror_env
+from visagnn.utils.cache import cache_folder, can_create_folder
 
 DATA_ROOT_ENV = "VISAGNN_DATA"
 DOWNLOAD_CACHE = "data"

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from visagnn.config import BackboneName, RunConfig, SettingFamily
 from visagnn.datasets import GraphDataset
-from visagnn.memory import tensors_mb
+from visagnn.utils.memory import tensors_mb
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class NoOptions:
 
 
 class Method(ABC):
-    """One training method (GAS, VISAGNN, a peer) run by :func:`visagnn.train.run`.
+    """One training method (GAS, VISAGNN, a peer) run by :func:`visagnn.run.train.run`.
 
     The trainer calls :meth:`prepare` once (not timed), then per epoch :meth:`train_epoch`
     (timed) and :meth:`predict` (exact inference, timed apart) and :meth:`epoch_extras`.

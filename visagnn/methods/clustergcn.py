@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
+from visagnn.graph.batch import SubgraphBatch
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.methods.registry import register_method

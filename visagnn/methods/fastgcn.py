@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from torch import Tensor
 
-from visagnn.layer_sampler import FastGCNSampler
-from visagnn.methods.layerwise import LayerSamplingOptions, LayerwiseSamplingMethod
+from visagnn.graph.normalization import NormalizedAdjacency
+from visagnn.methods.layer_sampling import LayerSamplingOptions, LayerwiseSamplingMethod
 from visagnn.methods.registry import register_method
-from visagnn.normalization import NormalizedAdjacency
+from visagnn.sampling.layerwise import FastGCNSampler
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class FastGCN(LayerwiseSamplingMethod):
     r"""FastGCN: every layer draws ``layer_size`` nodes from the whole graph with
     :math:`q(u) \propto \lVert \hat A_{:, u} \rVert^2` and aggregates them with the unbiased
     importance weights :math:`\hat A_{vu} / (s\, q(u))`
-    (:class:`~visagnn.layer_sampler.FastGCNSampler`); the output layer's targets are a batch
+    (:class:`~visagnn.sampling.layerwise.FastGCNSampler`); the output layer's targets are a batch
     of training nodes.
 
     Defaults (:mod:`visagnn.defaults`): the official code's Adam with lr 0.01, no dropout,

@@ -1,10 +1,11 @@
 """Full-batch baselines: GCN, GAT and APPNP trained on the whole graph at every step.
 
 Before anything is allocated, each method estimates the memory of one training step
-(:meth:`FullBatchMethod.estimate_mb`) and stops with :class:`~visagnn.memory.MemoryBudgetExceeded`
-(a run with ``status = "oom"``) when it exceeds the budget: ``--memory-budget-mb``, by default
-the free device memory on CUDA or ``MemAvailable`` on CPU. Where the estimate is too low, the
-CUDA allocator's ``OutOfMemoryError`` still ends the run as ``oom`` in :func:`visagnn.train.run`.
+(:meth:`FullBatchMethod.estimate_mb`) and stops with
+:class:`~visagnn.utils.memory.MemoryBudgetExceeded` (a run with ``status = "oom"``) when it exceeds
+the budget: ``--memory-budget-mb``, by default the free device memory on CUDA or ``MemAvailable`` on
+CPU. Where the estimate is too low, the CUDA allocator's ``OutOfMemoryError`` still ends the run as
+``oom`` in :func:`visagnn.run.train.run`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from torch import Tensor, nn
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
-from visagnn.memory import MemoryBudgetExceeded, available_memory_mb
 from visagnn.methods.base import Method
 from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
@@ -27,6 +27,7 @@ from visagnn.nn.appnp import APPNP
 from visagnn.nn.backbone import GATBackbone
 from visagnn.nn.full_graph import FullGraphModel
 from visagnn.nn.gcn_backbone import GCNBackbone
+from visagnn.utils.memory import MemoryBudgetExceeded, available_memory_mb
 
 SAFETY_FACTOR = 1.5
 """Margin on the activation estimate (allocator fragmentation, temporaries of the backward)."""

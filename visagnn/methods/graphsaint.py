@@ -11,21 +11,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
-from visagnn.feature_rows import FeatureRows
-from visagnn.graph import CSRGraph
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.features import FeatureRows
+from visagnn.graph.normalization import inverse_sqrt_degree
+from visagnn.graph.partition import range_partition
 from visagnn.methods.base import Method
 from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.full_graph import FullGraphModel
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.normalization import inverse_sqrt_degree
-from visagnn.partitioners import range_partition
-from visagnn.saint_normalization import SaintNormalization
-from visagnn.saint_sampler import RandomWalkSampler, SaintSubgraph
+from visagnn.nn.inference import layerwise_inference
+from visagnn.sampling.saint import RandomWalkSampler, SaintSubgraph
+from visagnn.sampling.saint_normalization import SaintNormalization
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ class GraphSAINT(Method):
     r"""GraphSAINT-RW: every step trains a GCN on the subgraph induced by random walks.
 
     A step draws a subgraph :math:`G_s = (V_s, E_s)` from
-    :class:`~visagnn.saint_sampler.RandomWalkSampler` (``num_roots`` walks of ``walk_length``
+    :class:`~visagnn.sampling.saint.RandomWalkSampler` (``num_roots`` walks of ``walk_length``
     hops from uniformly drawn training nodes) and trains on it with the paper's normalisation
-    (:class:`~visagnn.saint_normalization.SaintNormalization`):
+    (:class:`~visagnn.sampling.saint_normalization.SaintNormalization`):
 
     .. math::
         h_v^{(l+1)} = \sigma\Big(\hat A_{vv} W h_v^{(l)} + \sum_{u \in \mathcal N(v) \cap V_s}

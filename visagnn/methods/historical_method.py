@@ -6,24 +6,24 @@ from typing import Any
 
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
-from visagnn.history import HistoryStorage, layer_histories
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.history.model import HistoricalModel
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import HistoryStorage, layer_histories
+from visagnn.history.true_staleness import measure_staleness
 from visagnn.methods.optim import optimizer_step
 from visagnn.methods.partition_batches import PartitionBatchMethod
-from visagnn.nn.blocks import exact_rows
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.nn.historical_model import HistoricalModel
-from visagnn.sampler import neighbourhood_blocks
-from visagnn.true_staleness import measure_staleness
+from visagnn.nn.inference import exact_rows
+from visagnn.sampling.neighbor import neighbourhood_blocks
 
 
 class HistoricalMethod(PartitionBatchMethod):
     """METIS mini-batches with a halo read from per-layer histories (GNNAutoScale's scheme).
 
     Before the first epoch the histories are filled with exact embeddings. Each step runs
-    :class:`~visagnn.nn.historical_model.HistoricalModel` with the method's halo policy
+    :class:`~visagnn.history.model.HistoricalModel` with the method's halo policy
     (:meth:`build_policy`; GAS's by default) and minimises the cross-entropy of the batch's
-    training nodes, or the policy's own :meth:`~visagnn.nn.halo_policy.HaloPolicy.loss`.
+    training nodes, or the policy's own :meth:`~visagnn.history.policy.HaloPolicy.loss`.
     A historical method is a halo policy, its options and a subclass that names them.
 
     The exact inference of each evaluation also rewrites every history row
@@ -67,7 +67,7 @@ class HistoricalMethod(PartitionBatchMethod):
         """The oracle (``exact_halo``): the batch's halo rows of every history rewritten (at
         the current iteration, so their persistence is 0) with the exact eval-mode embeddings of
         the current weights, computed over the halo's receptive field only
-        (:func:`~visagnn.sampler.neighbourhood_blocks`), which is what the step reads."""
+        (:func:`~visagnn.sampling.neighbor.neighbourhood_blocks`), which is what the step reads."""
         halo = batch.halo_nodes.cpu()
         if halo.numel() == 0:
             return

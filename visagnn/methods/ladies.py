@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from visagnn.layer_sampler import LADIESSampler
-from visagnn.methods.layerwise import LayerSamplingOptions, LayerwiseSamplingMethod
+from visagnn.graph.normalization import NormalizedAdjacency
+from visagnn.methods.layer_sampling import LayerSamplingOptions, LayerwiseSamplingMethod
 from visagnn.methods.registry import register_method
-from visagnn.normalization import NormalizedAdjacency
+from visagnn.sampling.layerwise import LADIESSampler
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class LADIES(LayerwiseSamplingMethod):
     r"""LADIES: every layer draws ``layer_size`` nodes among the neighbours of the layer above
     with :math:`p(u) \propto \lVert Q \hat A_{:, u} \rVert^2`, keeps the layer above's nodes
     for their self-loops, and weights the edges by :math:`\hat A_{vu} / p(u)` normalised to the
-    row sums of :math:`\hat A` (:class:`~visagnn.layer_sampler.LADIESSampler`).
+    row sums of :math:`\hat A` (:class:`~visagnn.sampling.layerwise.LADIESSampler`).
 
     Defaults (:mod:`visagnn.defaults`): the official code's 256 hidden units, dropout 0.2,
     Adam with torch's default lr 1e-3 and no weight decay, gradient clipping at 0.2; the depth

@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from visagnn.batch import SubgraphBatch
-from visagnn.clock import Clock
-from visagnn.graph import CSRGraph
-from visagnn.history import DEFAULT_STORAGE, History
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.graph.csr import CSRGraph
+from visagnn.history.clock import Clock
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import DEFAULT_STORAGE, History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import Backbone, LayerInput
-from visagnn.nn.halo_policy import HaloPolicy
 
 Score = Literal["linear", "const", "concave", "convex", "sin"]
 SCORES: tuple[Score, ...] = get_args(Score)

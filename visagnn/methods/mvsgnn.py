@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
-from visagnn.clock import Clock
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.history.clock import Clock
+from visagnn.history.policy import HaloPolicy
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
-from visagnn.nn.halo_policy import HaloPolicy
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from visagnn.batch import PartitionBatchLoader, SubgraphBatch, SubgraphBatcher
-from visagnn.clock import Clock
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatch, SubgraphBatcher
+from visagnn.graph.partitioned import PartitionedGraph
+from visagnn.graph.prefetch import prefetch
+from visagnn.history.clock import Clock
 from visagnn.methods.base import Method
 from visagnn.methods.optim import build_optimizer
 from visagnn.nn.backbone import Backbone, GATBackbone
-from visagnn.nn.blocks import layerwise_inference
 from visagnn.nn.gcn_backbone import GCNBackbone
-from visagnn.partitioned_graph import PartitionedGraph
-from visagnn.prefetch import prefetch
+from visagnn.nn.inference import layerwise_inference
 
 INFERENCE_BATCHES = 8
 """Exact inference visits the parts in at most this many batches per layer."""

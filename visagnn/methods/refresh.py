@@ -8,14 +8,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
-from visagnn.clock import Clock
-from visagnn.graph import CSRGraph
-from visagnn.history import History
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.graph.csr import CSRGraph
+from visagnn.history.clock import Clock
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.store import History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import Backbone, LayerInput
-from visagnn.nn.halo_policy import HaloPolicy
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from visagnn.methods.registry import register_method
 from visagnn.methods.seed_batches import SeedBatchMethod
 from visagnn.nn.sage import SAGEBackbone
-from visagnn.sampler import NeighborSampler
+from visagnn.sampling.neighbor import NeighborSampler
 
 DEFAULT_FANOUTS: dict[int, tuple[int, ...]] = {2: (25, 10), 3: (15, 10, 5)}
 """Fan-outs by depth: GraphSAGE's ``S1 = 25, S2 = 10``; PyG's ogbn-products example for 3."""
@@ -52,8 +52,8 @@ class GraphSAGE(SeedBatchMethod):
     """GraphSAGE-mean with a fresh uniform sample of neighbours at every layer of every batch.
 
     Each epoch shuffles the training nodes into batches of ``batch_size`` seeds; a seed's
-    ``L``-hop computation graph is sampled by :class:`~visagnn.sampler.NeighborSampler` with
-    ``fanouts`` (:class:`~visagnn.methods.seed_batches.SeedBatchMethod`). Evaluation is exact
+    ``L``-hop computation graph is sampled by :class:`~visagnn.sampling.neighbor.NeighborSampler`
+    with ``fanouts`` (:class:`~visagnn.methods.seed_batches.SeedBatchMethod`). Evaluation is exact
     layer-wise inference with every neighbour.
 
     Defaults: ``K = 2`` layers, fan-outs 25 and 10, 256 hidden units (the official code's 128

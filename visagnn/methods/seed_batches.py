@@ -11,16 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from visagnn.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
-from visagnn.feature_rows import FeatureRows
-from visagnn.graph import CSRGraph
+from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.features import FeatureRows
+from visagnn.graph.partition import range_partition
 from visagnn.methods.base import Method
 from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.nn.backbone import Backbone
-from visagnn.nn.blocks import Block, forward_blocks, layerwise_inference
-from visagnn.partitioners import range_partition
+from visagnn.nn.inference import Block, forward_blocks, layerwise_inference
 
 
 class BlockSampler(Protocol):

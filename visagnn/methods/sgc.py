@@ -12,10 +12,10 @@ from torch import Tensor, nn
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset
+from visagnn.graph.normalization import normalized_adjacency
 from visagnn.methods.base import Method
 from visagnn.methods.optim import build_optimizer, optimizer_step
 from visagnn.methods.registry import register_method
-from visagnn.normalization import normalized_adjacency
 
 PREDICT_ROWS = 2**16
 """Rows per forward pass in :meth:`SGC.predict`, so large graphs need not fit on the device."""

@@ -8,18 +8,18 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
-from visagnn.clock import Clock
-from visagnn.history import History
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.history.clock import Clock
+from visagnn.history.criteria import CRITERIA, Criterion, staleness_criterion
+from visagnn.history.policy import HaloPolicy
+from visagnn.history.staleness_loss import StalenessLoss, staleness_loss
+from visagnn.history.store import History
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
-from visagnn.nn.halo_policy import HaloPolicy
 from visagnn.nn.staleness_attention import SOFTMAX_FORMS, SoftmaxForm
 from visagnn.nn.staleness_augment import StalenessSum
 from visagnn.nn.staleness_backbone import Augmentation, StalenessGATBackbone
-from visagnn.nn.staleness_loss import StalenessLoss, staleness_loss
-from visagnn.staleness_criteria import CRITERIA, Criterion, staleness_criterion
 
 COMPONENTS = ("attention", "loss", "augment")
 
@@ -39,8 +39,8 @@ class VisagnnOptions:
       noise;
     * the attention is eq. 26 (``softmax="joint"``, see :class:`StalenessAttentionConv`): one
       softmax over all neighbours, exact with exact histories;
-    * the criterion is ``drift`` (:mod:`visagnn.staleness_criteria`): it ranks the true
-      staleness of the halo rows (:mod:`visagnn.true_staleness`, the ``spearman_*`` record
+    * the criterion is ``drift`` (:mod:`visagnn.history.criteria`): it ranks the true
+      staleness of the halo rows (:mod:`visagnn.history.true_staleness`, the ``spearman_*`` record
       keys) at least as well as ``persistence``, while the paper's gradient norm ranks it
       inversely;
     * β is under weight decay like every other parameter (``beta_decay``), as in the paper."""
@@ -99,7 +99,7 @@ class StalenessHalo(HaloPolicy):
     r"""Halo rows that carry their staleness into the next layer, and VISAGNN's staleness loss.
 
     For the input of layer :math:`l + 1` the halo rows are pulled from the layer's history as in
-    GAS, with :math:`s_j` from :func:`~visagnn.staleness_criteria.staleness_criterion` (0 for
+    GAS, with :math:`s_j` from :func:`~visagnn.history.criteria.staleness_criterion` (0 for
     the fresh in-batch rows) in :attr:`LayerInput.staleness` and the epoch :math:`t` of the
     attention decay in :attr:`LayerInput.epoch`; the backbone
     (:class:`~visagnn.nn.staleness_backbone.StalenessGATBackbone`) penalises and augments them.
@@ -118,7 +118,7 @@ class StalenessHalo(HaloPolicy):
 
     The extra loss is :math:`\lambda \mathcal{L}_{stale}` (eq. 9) when ``loss`` is on, against
     the previous epoch's train-mode logits of the batch's nodes (``loss_target="train"``, eq. 8,
-    :class:`~visagnn.nn.staleness_loss.StalenessLoss`) or against the last evaluation's exact
+    :class:`~visagnn.history.staleness_loss.StalenessLoss`) or against the last evaluation's exact
     logits (``"exact"``: no dropout noise in the target). Each epoch's record gets every
     layer's :math:`\beta` per head (``beta_l{l}``) and, for VISAGNN-Sum,
     :math:`\lVert \mathbf{W}_s \rVert` (``ws_norm_l{l}``).
@@ -185,7 +185,7 @@ class Visagnn(HistoricalMethod):
     * dynamic staleness attention, eqs. 5-7/26
       (:class:`~visagnn.nn.staleness_attention.StalenessAttentionConv`);
     * the staleness-aware loss :math:`\mathcal{L}_{task} + \lambda \mathcal{L}_{stale}`
-      (:class:`~visagnn.nn.staleness_loss.StalenessLoss`), eqs. 8-9;
+      (:class:`~visagnn.history.staleness_loss.StalenessLoss`), eqs. 8-9;
     * staleness-augmented halo rows, concatenation (VISAGNN-Cat, eq. 11) or summation
       (VISAGNN-Sum, eq. 12);
 
@@ -193,7 +193,7 @@ class Visagnn(HistoricalMethod):
     (:class:`StalenessHalo`). Each can be switched off for the ablations of Table 4. The
     staleness criterion :math:`s_j` is the drift rate times the persistence time (default,
     ours), the cached gradient norm (the paper's) or the persistence time
-    (:mod:`visagnn.staleness_criteria`).
+    (:mod:`visagnn.history.criteria`).
     """
 
     options_class = VisagnnOptions

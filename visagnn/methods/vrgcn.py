@@ -8,14 +8,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
-from visagnn.clock import Clock
-from visagnn.graph import CSRGraph
+from visagnn.graph.batch import SubgraphBatch
+from visagnn.graph.csr import CSRGraph
+from visagnn.history.clock import Clock
+from visagnn.history.policy import HaloPolicy
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import LayerInput
-from visagnn.nn.halo_policy import HaloPolicy
-from visagnn.sampler import sample_neighbors
+from visagnn.sampling.neighbor import sample_neighbors
 
 
 @dataclass(frozen=True)

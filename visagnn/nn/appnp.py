@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from visagnn.normalization import normalized_adjacency
+from visagnn.graph.normalization import normalized_adjacency
 
 
 class APPNP(nn.Module):

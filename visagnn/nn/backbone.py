@@ -20,7 +20,7 @@ class LayerInput:
     by staleness-aware methods and ``None`` otherwise; ``epoch`` is the training epoch ``t``
     (from 1) of VISAGNN's attention decay ``γ(t) = β / t``, read only with ``staleness``.
     ``edge_weight`` is the weight of every edge of ``edge_index`` in the aggregation, set by
-    layer-wise samplers (:mod:`visagnn.layer_sampler`, whose edges hold the self-loops they
+    layer-wise samplers (:mod:`visagnn.sampling.layerwise`, whose edges hold the self-loops they
     keep) and read by :class:`~visagnn.nn.gcn_backbone.GCNBackbone`; ``None`` (the default)
     lets the backbone normalise the edges itself.
     """

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
+from visagnn.graph.normalization import inverse_sqrt_degree, symmetric_normalization
 from visagnn.nn.backbone import Backbone, LayerInput
-from visagnn.normalization import inverse_sqrt_degree, symmetric_normalization
 
 RegularizedLayers = Literal["all", "first"]
 """Which layers of a :class:`GCNBackbone` take weight decay: every one, or the first only (the
@@ -26,11 +26,11 @@ class GCNBackbone(Backbone):
     with :math:`d_i` the degree of node :math:`i` in the whole graph: a mini-batch whose halo
     rows are exact computes the full-batch rows of its targets (GNNAutoScale's normalisation).
     The last layer has no activation. Each layer is a PyG :class:`~torch_geometric.nn.GCNConv`
-    fed with :func:`~visagnn.normalization.symmetric_normalization`'s weights; every row of
+    fed with :func:`~visagnn.graph.normalization.symmetric_normalization`'s weights; every row of
     the input gets a self-loop, so the rows of all nodes are returned, as :class:`Backbone`
     asks. An input with
     :attr:`~visagnn.nn.backbone.LayerInput.edge_weight` (a layer-wise sample of
-    :math:`\hat A`, :mod:`visagnn.layer_sampler`) is aggregated with those weights over its
+    :math:`\hat A`, :mod:`visagnn.sampling.layerwise`) is aggregated with those weights over its
     edges alone, :math:`\sum_{(j, i)} w_{ji}\, W\, \mathrm{dropout}(h_j^{(l)}) + b` before the
     activation.
 

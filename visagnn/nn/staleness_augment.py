@@ -14,7 +14,7 @@ class StalenessConcat(nn.Module):
         s_j = \log\big(1 + r_j / \bar r\big)
 
     The log normalisation of eq. 11 is applied once, where the criterion :math:`r_j` is read
-    (:func:`visagnn.staleness_criteria.staleness_criterion`), so this module appends
+    (:func:`visagnn.history.criteria.staleness_criterion`), so this module appends
     :math:`s_j` as it comes. Fresh rows have :math:`s_j = 0`, so their extra channel is 0 and
     every row of a layer's input has the same width :math:`D + 1`.
 

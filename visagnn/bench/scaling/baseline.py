@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from visagnn.batch import SubgraphBatch
 from visagnn.config import RunConfig
+from visagnn.graph.batch import SubgraphBatch
 from visagnn.methods.optim import optimizer_step
 from visagnn.nn.backbone import GATBackbone, LayerInput
 

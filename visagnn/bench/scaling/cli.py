@@ -26,7 +26,7 @@ from visagnn.bench.scaling.runner import SubprocessExecutor, planned, render_rep
 from visagnn.bench.scaling.store import ScaleStore
 from visagnn.config import device_type
 from visagnn.flags import UsageError
-from visagnn.history import HistoryDtype, HistoryPlace
+from visagnn.history.store import HistoryDtype, HistoryPlace
 from visagnn.methods import METHODS
 
 DEFAULT_RESULTS = Path("results/scale")

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 from visagnn.config import RunConfig, check_choices, device_type
 from visagnn.datasets.synthetic import SyntheticConfig
-from visagnn.history import HistoryDtype, HistoryPlace
+from visagnn.history.store import HistoryDtype, HistoryPlace
 from visagnn.methods import resolve_config
 
 SCALE_NODES = (10_000, 30_000, 100_000, 300_000, 1_000_000, 2_400_000)
@@ -68,7 +68,7 @@ def num_parts(num_nodes: int) -> int:
 class ScalePoint:
     """One measurement: ``method`` (or :data:`PARTITION`) on the products-shaped graph of
     ``num_nodes`` nodes, with histories stored as ``history_dtype`` in ``history_storage``
-    (:class:`~visagnn.history.HistoryStorage`), trained on ``device`` (``cpu`` or
+    (:class:`~visagnn.history.store.HistoryStorage`), trained on ``device`` (``cpu`` or
     ``cuda[:N]``; a partition point always runs on the CPU).
 
     Raises:

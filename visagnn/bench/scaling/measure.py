@@ -7,7 +7,7 @@ one such process per point, so that every peak memory is that point's alone.
 
 A method point goes through these phases, each timed (wall seconds ``<phase>_s`` and CPU
 seconds ``<phase>_cpu_s`` of the process) and with its own peak resident set size
-``<phase>_peak_mb`` (:class:`~visagnn.memory.PeakMemory`, reset at the start of each phase)
+``<phase>_peak_mb`` (:class:`~visagnn.utils.memory.PeakMemory`, reset at the start of each phase)
 and working memory ``<phase>_workspace_mb`` (:class:`Phases`); on CUDA a phase ends when the
 device has finished its work, and its peak of allocated device memory is
 ``<phase>_gpu_peak_mb``:
@@ -18,7 +18,7 @@ build        the method: the partition read from the cache (the partition point 
              it), the graph and features in partition order, histories, model
 fill         the histories filled with exact embeddings (``prepare``)
 epoch        one training epoch, its activations measured
-             (:class:`~visagnn.memory.SavedTensorMeter`)
+             (:class:`~visagnn.utils.memory.SavedTensorMeter`)
 inference    exact layer-wise inference of every node (``predict``, which also refreshes the
              histories, as every evaluation of a training run does)
 pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` layers
@@ -55,23 +55,23 @@ import torch
 from visagnn.bench.provenance import provenance
 from visagnn.bench.scaling.baseline import StepGeometry, equal_work_epoch, plain_gat
 from visagnn.bench.scaling.family import ScalePoint
-from visagnn.cache import cache_folder
 from visagnn.datasets.synthetic import load_synthetic
-from visagnn.graph import CSRGraph
-from visagnn.memory import MB, PeakMemory, SavedTensorMeter, WorkspaceMeter
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import partition_cache_file, partition_graph
 from visagnn.methods import create_method
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.partition_batches import inference_parts
-from visagnn.partitioners import partition_cache_file, partition_graph
-from visagnn.records import write_json_atomic
-from visagnn.train import seed_everything
+from visagnn.run.records import write_json_atomic
+from visagnn.run.train import seed_everything
+from visagnn.utils.cache import cache_folder
+from visagnn.utils.memory import MB, PeakMemory, SavedTensorMeter, WorkspaceMeter
 
 METHOD_PHASES = ("generate", "build", "fill", "epoch", "inference", "pyg_epoch")
 PARTITION_PHASES = ("generate", "partition")
 CPU = torch.device("cpu")
 TRAINING_PHASES = ("build", "fill", "epoch", "inference")
 """The phases whose peak is the breakdown's ``peak_mb``: a training run's, from building the
-method to its evaluation (as :func:`visagnn.train.run` measures it)."""
+method to its evaluation (as :func:`visagnn.run.train.run` measures it)."""
 
 
 class Phases:
@@ -80,7 +80,7 @@ class Phases:
 
     The working memory ``<phase>_workspace_mb`` (``<phase>_gpu_workspace_mb`` on the device) is
     the most that the tensors the phase's operations allocated took at once
-    (:class:`~visagnn.memory.WorkspaceMeter`), so that the phase's peak can be told apart into
+    (:class:`~visagnn.utils.memory.WorkspaceMeter`), so that the phase's peak can be told apart into
     what the process held before it and what the phase itself needed."""
 
     def __init__(self, device: torch.device = CPU) -> None:

@@ -35,7 +35,7 @@ from visagnn.bench.provenance import provenance
 from visagnn.bench.scaling.estimate import Estimate, estimate_peak
 from visagnn.bench.scaling.family import ScalePoint
 from visagnn.bench.scaling.store import ScaleStore
-from visagnn.memory import available_memory_mb
+from visagnn.utils.memory import available_memory_mb
 
 PACKAGE_PARENT = Path(visagnn.__file__).resolve().parents[1]
 

@@ -1,0 +1,284 @@
+"""Per-layer historical embeddings and the staleness state VISAGNN, ReFresh and LMC read."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from visagnn.history.staging import DirectTransfers, RowTransfers, StagedTransfers
+from visagnn.utils.cache import cache_folder
+
+HistoryDtype = Literal["float32", "float16", "bfloat16"]
+HISTORY_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+HistoryPlace = Literal["auto", "ram", "pinned", "device", "mmap"]
+HISTORY_PLACES: tuple[HistoryPlace, ...] = ("auto", "ram", "pinned", "device", "mmap")
+
+
+@dataclass(frozen=True)
+class HistoryStorage:
+    """Where a :class:`History` keeps its rows, and in which dtype.
+
+    Args:
+        place: ``auto`` (default: ``ram`` on CPU, ``pinned`` on CUDA), ``ram`` (a plain CPU
+            tensor), ``pinned`` (page-locked CPU memory; CUDA only), ``device`` (the compute
+            device's memory) or ``mmap`` (a file in the cache folder's ``histories/``,
+            memory-mapped; the operating system pages rows in and out, so the histories may
+            exceed RAM).
+        dtype: ``float32`` (default), ``float16`` or ``bfloat16``: the rows' storage dtype.
+            Pulls return float32 whatever it is; 16-bit halves the memory and the transfers and
+            rounds every stored row (float16: relative error below 2^-11 in [6e-5, 65504];
+            bfloat16: below 2^-8, float32's range).
+    """
+
+    place: HistoryPlace = "auto"
+    dtype: HistoryDtype = "float32"
+
+    def __post_init__(self) -> None:
+        if self.place not in HISTORY_PLACES:
+            raise ValueError(f"history place must be one of {HISTORY_PLACES}, got {self.place!r}")
+        if self.dtype not in HISTORY_DTYPES:
+            raise ValueError(f"history dtype must be one of {tuple(HISTORY_DTYPES)}, "
+                             f"got {self.dtype!r}")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return HISTORY_DTYPES[self.dtype]
+
+    def resolve(self, device: torch.device) -> HistoryPlace:
+        """The place on ``device``: ``auto`` is ``pinned`` on CUDA, ``ram`` on CPU, and so is
+        ``device`` on CPU."""
+        on_cuda = device.type == "cuda"
+        if self.place == "auto":
+            return "pinned" if on_cuda else "ram"
+        if self.place == "pinned" and not on_cuda:
+            raise ValueError("pinned histories need a CUDA device")
+        if self.place == "device" and not on_cuda:
+            return "ram"
+        return self.place
+
+
+DEFAULT_STORAGE = HistoryStorage()
+"""Rows in float32, in RAM on CPU and pinned RAM on CUDA."""
+
+
+DRIFT_CHUNK = 65_536
+"""Rows per step when a refresh measures the drift."""
+
+
+def mapped_zeros(rows: int, dim: int, dtype: torch.dtype) -> Tensor:
+    """A ``[rows, dim]`` zero tensor backed by a shared memory-mapped file in the cache folder.
+
+    The file is unlinked as soon as it is mapped: the mapping keeps its pages, which the
+    operating system frees when the tensor is freed, so no file outlives the process, even one
+    that crashes or is killed.
+    """
+    handle, path = tempfile.mkstemp(prefix="history-", suffix=".bin",
+                                    dir=cache_folder("histories"))
+    os.close(handle)
+    try:
+        flat = torch.from_file(path, shared=True, size=rows * dim, dtype=dtype)
+    finally:
+        os.unlink(path)
+    return flat.view(rows, dim)
+
+
+class History:
+    r"""Historical embeddings ``h̃_j`` of one hidden layer for all ``N`` nodes, plus staleness state.
+
+    Next to the ``[N, D]`` embeddings it keeps, per node:
+
+    * ``last_push[j]``: the training iteration of the last push of ``j`` (``-1``: never), so that
+      the persistence time is ``T_j = t - last_push[j]`` at iteration ``t``;
+    * ``grad_norm[j]``: ``‖∂L/∂h_j‖``, the norm of the loss gradient with respect to ``j``'s
+      embedding the last time ``j`` was in the batch, written by :meth:`record_grad_norm` in the
+      backward pass, and ``grad_seen[j]``, whether that ever happened;
+    * with ``track_drift``, :attr:`drift_rate` ``[j]``: how fast ``j``'s exact embedding
+      moves per iteration, :math:`\lVert v_j \rVert` with
+      :math:`v_j = (e_j(t_k) - e_j(t_{k-1})) / (t_k - t_{k-1})` between the exact embeddings
+      ``e`` of the last two :meth:`refresh` calls (NaN until two refreshes have happened), and
+      with ``keep_velocity`` also ``drift_velocity[j]`` :math:`= v_j` itself. Exact rows are
+      eval-mode rows, so the drift measures parameter change, not dropout noise; the price is
+      one more ``[N, D]`` tensor (the last exact rows, in the rows' dtype and place), and a
+      second one for the velocity.
+
+    Rows are written two ways: :meth:`push` (a training step's in-batch rows) and
+    :meth:`refresh` (exact rows of every node, e.g. from an evaluation's exact inference);
+    ``refreshed_at`` is the iteration of the last refresh, so a row with ``last_push[j] ==
+    refreshed_at`` holds an exact row. In a model, only
+    :class:`~visagnn.history.model.HistoricalModel` writes its histories.
+
+    The rows live where ``storage`` says (:class:`HistoryStorage`: by default a plain tensor
+    on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
+    device. How they get there is :attr:`transfers`' job: when the rows are on the CPU and the
+    device is CUDA (:func:`stages_transfers`), :class:`~visagnn.history.staging.StagedTransfers`
+    (reused pinned buffers on their own stream, a push that returns before its rows are in the
+    store), else :class:`~visagnn.history.staging.DirectTransfers`; reading :attr:`embedding` waits
+    for every push. The per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate
+    and velocity) is float32 on the compute device whatever the storage; the last exact rows of
+    ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
+    the device with ``device``, plain RAM otherwise).
+    """
+
+    def __init__(
+        self,
+        num_nodes: int,
+        dim: int,
+        device: torch.device | str = "cpu",
+        storage: HistoryStorage = DEFAULT_STORAGE,
+        track_drift: bool = False,
+        keep_velocity: bool = False,
+    ) -> None:
+        self.device = torch.device(device)
+        self.storage = storage
+        self.track_drift = track_drift or keep_velocity
+        self.keep_velocity = keep_velocity
+        self.place = storage.resolve(self.device)
+        self.storage_device = self.device if self.place == "device" else torch.device("cpu")
+        self.dtype = storage.torch_dtype
+        self._rows = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
+        transfers = (StagedTransfers if stages_transfers(self.device, self.storage_device)
+                     else DirectTransfers)
+        self.transfers: RowTransfers = transfers(self._rows, self.device)
+        self.last_push = torch.full((num_nodes,), -1, dtype=torch.long, device=self.device)
+        self.grad_norm = torch.zeros(num_nodes, device=self.device)
+        self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
+        self.drift_velocity: Tensor | None = None  # known after two refreshes
+        self._drift_rate: Tensor | None = None
+        self.refreshed_at: int | None = None
+        self._exact: Tensor | None = None  # the last refresh's rows, with track_drift
+
+    @property
+    def embedding(self) -> Tensor:
+        """The ``[N, D]`` rows in the storage dtype and place, every push written."""
+        self.transfers.land()
+        return self._rows
+
+    @property
+    def num_nodes(self) -> int:
+        return self._rows.size(0)
+
+    @property
+    def dim(self) -> int:
+        return self._rows.size(1)
+
+    def empty_like(self) -> History:
+        """A zero history of the same shape, on the same devices (e.g. for gradients)."""
+        return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift,
+                       self.keep_velocity)
+
+    def tensors(self) -> list[Tensor]:
+        """Every tensor the history holds: the rows, the per-node state (drift state
+        included), and what the transfers hold (staged: the buffers and the mask of the rows in
+        flight)."""
+        held = [self._rows, self.last_push, self.grad_norm, self.grad_seen,
+                self._drift_rate, self.drift_velocity, self._exact]
+        return [tensor for tensor in held if tensor is not None] + self.transfers.tensors()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of :meth:`tensors`."""
+        return sum(tensor.nbytes for tensor in self.tensors())
+
+    def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
+        """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``; staged, the
+        rows reach the store in the background
+        (:class:`~visagnn.history.staging.StagedTransfers`)."""
+        self.transfers.push(n_id.to(self.storage_device), values.detach())
+        self.last_push[n_id.to(self.device)] = iteration
+
+    def pull(self, n_id: Tensor) -> Tensor:
+        """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
+        them), every earlier push of these rows included."""
+        return self.transfers.pull(n_id.to(self.storage_device))
+
+    def fill(self, values: Tensor, iteration: int = 0) -> None:
+        """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
+        norm and drift rate (e.g. with exact embeddings before the first epoch)."""
+        self._exact = self.drift_velocity = self._drift_rate = None
+        self.refresh(values, iteration)
+        self.grad_norm.zero_()
+        self.grad_seen.zero_()
+
+    def refresh(self, exact: Tensor, iteration: int) -> None:
+        """Write the ``exact`` embeddings of every node at ``iteration`` (persistence back to 0)
+        and, with ``track_drift``, update each node's drift rate from the previous refresh."""
+        exact = exact.detach().to(self.storage_device, torch.float32)
+        if self.track_drift:
+            if self._exact is not None and iteration > self.refreshed_at:
+                self._measure_drift(exact, iteration - self.refreshed_at)
+            if self._exact is None:  # plain RAM for pinned rows: nothing copies it to a device
+                self._exact = self._zero_rows(self.num_nodes, self.dim, pin_memory=False)
+            self._exact.copy_(exact)
+        self.embedding.copy_(exact)
+        self.last_push.fill_(iteration)
+        self.refreshed_at = iteration
+
+    def _zero_rows(self, rows: int, dim: int, pin_memory: bool) -> Tensor:
+        """A zero ``[rows, dim]`` tensor of the storage dtype where the storage is: a mapped
+        file for ``mmap``, else on :attr:`storage_device` (page-locked with ``pin_memory``)."""
+        if self.place == "mmap":
+            return mapped_zeros(rows, dim, self.dtype)
+        return torch.zeros(rows, dim, dtype=self.dtype, device=self.storage_device,
+                           pin_memory=pin_memory)
+
+    def _measure_drift(self, exact: Tensor, elapsed: int) -> None:
+        r""":math:`v = (e(t_k) - e(t_{k-1})) / \Delta t` from ``exact`` and the last exact rows,
+        ``DRIFT_CHUNK`` rows at a time (no ``[N, D]`` temporary); its row norms, and ``v``
+        itself with ``keep_velocity``."""
+        rate = torch.empty(self.num_nodes, device=self.device)
+        velocity = (torch.empty(self.num_nodes, self.dim, device=self.device)
+                    if self.keep_velocity else None)
+        for start in range(0, self.num_nodes, DRIFT_CHUNK):
+            rows = slice(start, start + DRIFT_CHUNK)
+            moved = (exact[rows] - self._exact[rows].float()).to(self.device) / elapsed
+            rate[rows] = moved.norm(dim=-1)
+            if velocity is not None:
+                velocity[rows] = moved
+        self._drift_rate, self.drift_velocity = rate, velocity
+
+    @property
+    def drift_rate(self) -> Tensor:
+        r""":math:`\lVert v_j \rVert` of every node; NaN while it is unknown (fewer than two
+        refreshes)."""
+        if self._drift_rate is None:
+            return torch.full((self.num_nodes,), float("nan"), device=self.device)
+        return self._drift_rate
+
+    def persistence(self, iteration: int, n_id: Tensor | None = None) -> Tensor:
+        """``T_j = iteration - last_push[j]``: iterations since ``j``'s history was written, for
+        the nodes ``n_id`` (every node when ``None``)."""
+        last_push = self.last_push if n_id is None else self.last_push[n_id.to(self.device)]
+        return iteration - last_push
+
+    def record_grad_norm(self, n_id: Tensor, grad_norm: Tensor) -> None:
+        """Store ``‖∂L/∂h_j‖`` of the nodes ``n_id``."""
+        index = n_id.to(self.device)
+        self.grad_norm[index] = grad_norm.detach().to(self.device)
+        self.grad_seen[index] = True
+
+
+def stages_transfers(device: torch.device, storage_device: torch.device) -> bool:
+    """Whether pulls and pushes go through :class:`~visagnn.history.staging.StagedTransfers`: the
+    rows
+    are on the CPU and the compute device is CUDA."""
+    return device.type == "cuda" and storage_device.type == "cpu"
+
+
+def layer_histories(
+    num_nodes: int,
+    dims: list[int],
+    device: torch.device | str = "cpu",
+    storage: HistoryStorage = DEFAULT_STORAGE,
+    track_drift: bool = False,
+    keep_velocity: bool = False,
+) -> list[History]:
+    """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
+    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity)
+            for dim in dims]
+

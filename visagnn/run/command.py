@@ -1,0 +1,178 @@
+"""``python -m visagnn run``: train one method on one dataset, print its JSON summary last.
+
+Every :class:`~visagnn.config.RunConfig` field is a flag (``num_parts`` → ``--num-parts``), and
+so is every option of every registered method (:data:`visagnn.methods.METHODS`), listed under
+the methods that take it. ``--threads`` sets torch's CPU threads: 1 by default, the right choice
+on a machine shared with other work (a second thread mostly waits for a busy core and makes a
+run several times slower); ``--threads 0`` keeps torch's default of one thread per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import typing
+from dataclasses import MISSING, Field, asdict, fields
+from typing import Any
+
+import torch
+
+from visagnn.config import RUN_CONFIG_FIELDS, RunConfig
+from visagnn.datasets import DATASET_NAMES, GraphDataset
+from visagnn.flags import UsageError, add_option_argument, flag_message, flag_spelling
+from visagnn.methods import METHODS, make_options, resolve_config
+from visagnn.run.train import load_run_dataset, run
+
+RUN_CONFIG_HELP = {
+    "seed": "random seed (model init, dropout, batch order)",
+    "epochs": "training epochs",
+    "lr": "Adam learning rate",
+    "weight_decay": "Adam weight decay",
+    "grad_clip": "clip the gradient norm to this value",
+    "backbone": "layers of the historical methods (gcn ignores --heads/--out-heads)",
+    "hidden_channels": "channels per attention head in hidden layers (gcn: their width)",
+    "heads": "attention heads of hidden layers",
+    "out_heads": "attention heads of the output layer",
+    "num_layers": "message-passing layers",
+    "dropout": "dropout on layer inputs and attention weights",
+    "num_parts": "parts P of the graph",
+    "batch_parts": "parts per mini-batch B",
+    "partitioner": "metis (minimal edge cut) or ranges (balanced node-id ranges, O(N): for "
+                   "graphs too big for METIS whose ids carry locality)",
+    "device": "cpu, cuda or cuda:N",
+    "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
+    "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
+    "history_storage": "where histories live: auto (RAM on CPU, pinned RAM on CUDA), ram, "
+                       "pinned, device (GPU memory) or mmap (a file in the cache folder)",
+    "history_dtype": "storage dtype of the histories (16-bit halves their memory)",
+    "eval_every": "evaluate every k epochs (and after the last)",
+    "refresh_histories": "do not write the exact embeddings of each evaluation into the "
+                         "histories (the official codes do)",
+    "push_rows": "what a training step writes into the histories: its rows (GAS), an eval-mode "
+                 "forward's rows, or nothing (only evaluations refresh them)",
+    "exact_halo": "oracle: exact halo rows (current weights) at every step instead of "
+                  "histories, computed over the halo's receptive field",
+    "measure_staleness_every": "measure true staleness against exact embeddings every k epochs",
+    "prefetch": "build the next mini-batch in a background thread while a step trains "
+                "(same results; worth it on a GPU or with a spare core)",
+}
+COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")
+"""Arguments of the command itself, neither config fields nor method options."""
+DEFAULT_THREADS = 1
+
+
+def option_groups() -> dict[tuple[str, ...], list[tuple[type, Field[Any]]]]:
+    """Every method option once, grouped by the methods that take it, in method order."""
+    takers: dict[str, list[str]] = {}
+    declared: dict[str, tuple[type, Field[Any]]] = {}
+    for method_name in sorted(METHODS):
+        options_class = METHODS[method_name].options_class
+        for field in fields(options_class):
+            takers.setdefault(field.name, []).append(method_name)
+            declared.setdefault(field.name, (options_class, field))
+    groups: dict[tuple[str, ...], list[tuple[type, Field[Any]]]] = {}
+    for name, methods in takers.items():
+        groups.setdefault(tuple(methods), []).append(declared[name])
+    return groups
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``run``'s arguments to ``parser`` and set its handler."""
+    parser.description = __doc__.split("\n\n")[0]
+    parser.add_argument("--dataset", default="synthetic",
+                        help=f"one of {', '.join(DATASET_NAMES)}, or a path to a .pt graph "
+                             "(default: synthetic)")
+    parser.add_argument("--method", default="gas", choices=sorted(METHODS),
+                        help="training method (default: gas)")
+    parser.add_argument("--out", default=None,
+                        help="folder for epochs.jsonl (written every epoch) and summary.json")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch CPU threads (default: {DEFAULT_THREADS}, right on a shared "
+                             "machine; 0: torch's default, one per core)")
+    seen: dict[str, Any] = {}
+    common = parser.add_argument_group("run options (defaults depend on the dataset)")
+    hints = typing.get_type_hints(RunConfig)
+    defaults = {field.name: field.default for field in fields(RunConfig)}
+    for name in RUN_CONFIG_FIELDS:
+        if name not in ("dataset", "method"):
+            # a switch is spelled by its fixed default (--no-x when on); values depend on the data
+            default = defaults[name] if hints[name] is bool else MISSING
+            add_option_argument(common, name, hints[name], RUN_CONFIG_HELP[name], default, seen)
+    for methods, declared in option_groups().items():
+        group = parser.add_argument_group(
+            f"options of --method {', '.join(methods)}")
+        for options_class, field in declared:
+            add_option_argument(group, field.name,
+                                typing.get_type_hints(options_class)[field.name],
+                                field.metadata.get("help", field.name), field.default, seen)
+    parser.set_defaults(handler=run_command)
+
+
+def option_names() -> dict[str, str]:
+    """Every name that is a flag of ``run`` (config fields and method options), and the flag as
+    the parser spells it (``refresh_histories`` → ``--no-refresh-histories``)."""
+    hints = typing.get_type_hints(RunConfig)
+    flags = {field.name: flag_spelling(field.name, hints[field.name], field.default)
+             for field in fields(RunConfig)}
+    for method in METHODS.values():
+        option_hints = typing.get_type_hints(method.options_class)
+        for field in fields(method.options_class):
+            flags.setdefault(field.name, flag_spelling(field.name, option_hints[field.name],
+                                                       field.default))
+    return flags
+
+
+def split_arguments(args: argparse.Namespace) -> tuple[RunConfig, dict[str, Any]]:
+    """The run configuration and the chosen method's options from parsed arguments, resolved
+    for the dataset as every entry point resolves them (:func:`~visagnn.methods.resolve_config`,
+    :func:`~visagnn.methods.make_options`).
+
+    Raises:
+        UsageError: for options of another method, settings that do not apply to the method or
+            an invalid value, naming the flags as the parser spells them.
+    """
+    values = {k: v for k, v in vars(args).items() if k not in COMMAND_ARGUMENTS}
+    config_values = {k: v for k, v in values.items() if k in RUN_CONFIG_FIELDS}
+    option_values = {k: v for k, v in values.items() if k not in RUN_CONFIG_FIELDS}
+    valid = {field.name for field in fields(METHODS[args.method].options_class)}
+    foreign = sorted(option_values.keys() - valid)
+    flags = option_names()
+    if foreign:
+        given = ", ".join(flags[name] for name in foreign)
+        valid_flags = ", ".join(sorted(flags[name] for name in valid)) or "none"
+        raise UsageError(f"{given} are not options of --method {args.method}; "
+                         f"its options are: {valid_flags}")
+    try:
+        config = resolve_config(args.dataset, args.method, **config_values)
+        options = asdict(make_options(args.method, option_values, config.dataset))
+    except ValueError as exc:
+        raise UsageError(flag_message(str(exc), flags)) from None
+    return config, options
+
+
+def load_graph(config: RunConfig) -> GraphDataset:
+    """``config``'s dataset; a bad name, a missing file or a file that is not a graph
+    (:func:`~visagnn.datasets.custom.load_custom` says which) is a :class:`UsageError` naming
+    ``--dataset``."""
+    try:
+        return load_run_dataset(config)
+    except (ValueError, FileNotFoundError, NotImplementedError) as exc:
+        raise UsageError(f"--dataset {config.dataset}: {exc}") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Train as ``args`` say and print the JSON summary as the last line."""
+    if args.threads < 0:
+        raise UsageError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    config, options = split_arguments(args)
+    dataset = load_graph(config)
+    try:
+        result = run(config, options, dataset=dataset, out_dir=args.out,
+                     progress=not args.quiet)
+    except ValueError as exc:  # a method rejecting the dataset or its options' combination
+        raise UsageError(flag_message(str(exc), option_names())) from None
+    print(json.dumps(result.summary), flush=True)
+    return 0
