@@ -1,4 +1,12 @@
-"""Writing a file so that readers see either the old content or the whole new one."""
+"""Writing outputs safely: output folders checked before any work, files replaced whole.
+
+Two rules every command follows. An output folder is checked when the command starts
+(:func:`check_output_folder`): it exists or can be created, is a folder, and can be written, so a
+bad ``--out`` or ``--results`` is a one-line usage error before anything trains. Every file is
+then written through :func:`atomic_write`: a reader sees the old content or the whole new one,
+and a full disk or a vanished folder ends in :class:`OutputError`, one line naming the file,
+with the previous file intact.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +17,58 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from visagnn.cache import is_writable_folder
+from visagnn.flags import UsageError
+
+
+class OutputError(OSError):
+    """An output file could not be written (full disk, folder gone, I/O error): a runtime
+    fault, which ``python -m visagnn`` prints as one line and exits with 1."""
+
+
+def output_error(exc: OSError, path: Path) -> OutputError:
+    """``exc`` as one line naming ``path``: ``no space left on device writing out/summary.json``."""
+    reason = (exc.strerror or str(exc)).lower()
+    return OutputError(exc.errno, f"{reason} writing {path}")
+
+
+def check_output_folder(path: str | Path, flag: str) -> Path:
+    """``path`` as a folder that exists (created here if missing) and can be written.
+
+    Raises:
+        UsageError: naming ``flag`` when ``path`` is empty, is a file or lies under one, or is
+            in a folder that cannot be written (no permission, no write bit at all, a
+            read-only file system).
+    """
+    if str(path).strip() == "":
+        raise UsageError(f"{flag}: an empty path is not a folder")
+    folder = Path(path).expanduser()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == folder else f"lies under the file {existing}"
+        raise UsageError(f"{flag} {path}: {where}, not a folder")
+    if not is_writable_folder(existing):
+        raise UsageError(f"{flag} {path}: {existing} is not writable")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write there "
+                         f"({(exc.strerror or str(exc)).lower()})") from None
+    return folder
+
 
 @contextlib.contextmanager
 def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit, fsync it and rename it to ``path``.
 
     A crash (or an exception in the block) leaves ``path`` as it was and removes the temporary
-    file, so a reader never sees a half-written file. The folder is created if missing.
+    file, so a reader never sees a half-written file. The folder is created if missing. An
+    ``OSError`` of the file system (``ENOSPC``, ``EROFS``, ``EIO``, ...) is raised as
+    :class:`OutputError` naming ``path``.
 
     Example::
 
@@ -23,15 +76,20 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
             json.dump(summary, handle)
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "wb" if binary else "w", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as handle:
-        try:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (the with below closes it)
+            "wb" if binary else "w", dir=path.parent, prefix=f".{path.name}.", delete=False)
+    except OSError as exc:
+        raise output_error(exc, path) from None
+    try:
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-    os.replace(handle.name, path)
+        os.replace(handle.name, path)
+    except BaseException as exc:
+        Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise output_error(exc, path) from None
+        raise
