@@ -1,6 +1,7 @@
 import errno
 import json
 import os
+import urllib.error
 
 import pytest
 
@@ -67,3 +68,21 @@ def test_check_output_folder_refuses_what_cannot_hold_outputs(tmp_path, case):
         check_output_folder(path, "--out")
     assert expected in str(caught.value)
     assert not (tmp_path / "ro" / "new").exists()
+
+
+def test_a_sources_error_inside_the_block_is_not_taken_for_the_files(tmp_path):
+    path = tmp_path / "download.bin"
+    error = urllib.error.HTTPError("http://mirror/a.bin", 404, "Not Found", None, None)
+    with pytest.raises(urllib.error.HTTPError), atomic_write(path, binary=True):
+        raise error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_file_gets_the_umasks_mode(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "out.txt") as handle:
+            handle.write("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o640

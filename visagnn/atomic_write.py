@@ -5,7 +5,10 @@ Two rules every command follows. An output folder is checked when the command st
 bad ``--out`` or ``--results`` is a one-line usage error before anything trains. Every file is
 then written through :func:`atomic_write`: a reader sees the old content or the whole new one,
 and a full disk or a vanished folder ends in :class:`OutputError`, one line naming the file,
-with the previous file intact.
+with the previous file intact. A log that grows line by line (a run's ``epochs.jsonl``) is
+extended with :func:`append_line`, which never leaves a cut line behind. Files are created with
+the mode the umask gives an ordinary file (``0644`` under the usual ``022``), whichever of the
+two writes them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ def output_error(exc: OSError, path: Path) -> OutputError:
     """``exc`` as one line naming ``path``: ``no space left on device writing out/summary.json``."""
     reason = (exc.strerror or str(exc)).lower()
     return OutputError(exc.errno, f"{reason} writing {path}")
+
+
+def is_file_system_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the file system's (a full disk, a read-only or vanished folder), not
+    a source's that the block was copying from: a download's ``HTTPError`` and ``URLError``
+    carry no errno, and a dropped connection is a ``ConnectionError`` or ``TimeoutError``."""
+    return (isinstance(exc, OSError) and exc.errno is not None
+            and not isinstance(exc, OutputError | ConnectionError | TimeoutError))
 
 
 def check_output_folder(path: str | Path, flag: str) -> Path:
@@ -61,6 +72,44 @@ def check_output_folder(path: str | Path, flag: str) -> Path:
     return folder
 
 
+def file_mode() -> int:
+    """The mode ``open`` gives a new file: ``0o666`` less the process's umask.
+
+    ``tempfile`` creates its files ``0600`` whatever the umask, so a file written through a
+    temporary one would otherwise be private while its neighbours are not. The umask can only
+    be read by setting it, so it is set back at once.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append ``line`` and a newline to ``path`` (created if missing), all of it or nothing.
+
+    The line goes out in ``os.write`` calls on a file opened for appending; if one fails (a full
+    disk), the file is cut back to its length before the call, so the lines already there stay
+    whole and no half line follows them, and :class:`OutputError` names ``path``.
+    """
+    path = Path(path)
+    data = (line + "\n").encode()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise output_error(exc, path) from None
+    try:
+        start = os.fstat(descriptor).st_size
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(descriptor, data[written:])
+        except OSError as exc:
+            os.ftruncate(descriptor, start)
+            raise output_error(exc, path) from None
+    finally:
+        os.close(descriptor)
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit, fsync it and rename it to ``path``.
@@ -68,7 +117,7 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
     A crash (or an exception in the block) leaves ``path`` as it was and removes the temporary
     file, so a reader never sees a half-written file. The folder is created if missing. An
     ``OSError`` of the file system (``ENOSPC``, ``EROFS``, ``EIO``, ...) is raised as
-    :class:`OutputError` naming ``path``.
+    :class:`OutputError` naming ``path``. The file gets :func:`file_mode`.
 
     Example::
 
@@ -84,12 +133,13 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
         raise output_error(exc, path) from None
     try:
         with handle:
+            os.fchmod(handle.fileno(), file_mode())
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
     except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+        if is_file_system_error(exc):
             raise output_error(exc, path) from None
         raise
