@@ -16,12 +16,13 @@ import numpy as np
 if TYPE_CHECKING:  # the results store reads summaries without importing torch
     from visagnn.config import RunConfig
 
-Status = Literal["ok", "oom", "failed"]
+Status = Literal["ok", "oom", "diverged", "failed"]
 
 SUMMARY_KEYS = ("dataset", "method", "seed", "metric", "status", "best_val", "test",
                 "best_epoch", "epochs", "mean_epoch_s", "mean_eval_s", "peak_mem_mb",
                 "added_mem_mb", "memory", "device", "num_parts", "batch_parts", "config", "options")
-"""The keys of every summary, in order; ``error`` follows where the run did not finish."""
+"""The keys of every summary, in order; ``error`` follows where the run did not finish, and
+``divergence`` where it diverged."""
 
 
 def _mean(records: Sequence[Mapping[str, Any]], key: str) -> float | None:
@@ -42,6 +43,7 @@ def run_summary(
     added_mem_mb: float | None = None,
     memory: Mapping[str, float] | None = None,
     error: str | None = None,
+    divergence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
 
@@ -68,7 +70,12 @@ def run_summary(
 
             Labels, split masks and the interpreter are not counted; the dataset's tensors
             are, as the run holds them.
-        error: why the run did not finish (status ``oom`` or ``failed``).
+        error: why the run did not finish (status ``oom``, ``diverged`` or ``failed``).
+        divergence: for status ``diverged``, the ``epoch`` whose training loss was not finite
+            and the ``last_finite_loss`` before it (``None`` if the first epoch's was not).
+
+    Summaries are written as strict JSON (:func:`visagnn.records.to_json`): a non-finite
+    number (a loss or score of a diverged run) appears as ``null``.
     """
     summary = {
         "dataset": dataset, "method": config.method, "seed": config.seed, "metric": metric,
@@ -85,4 +92,6 @@ def run_summary(
     }
     if error is not None:
         summary["error"] = error
+    if divergence is not None:
+        summary["divergence"] = dict(divergence)
     return summary
