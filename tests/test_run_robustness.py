@@ -285,6 +285,8 @@ def test_a_graph_file_cut_anywhere_is_one_line_saying_so(tmp_path, capsys):
     (["--epochs", str(2**63)], f"--epochs must be in [1, 1000000], got {2**63}"),
     (["--seed", "-1"], "--seed must be in [0, 2**32 - 1], got -1"),
     (["--seed", str(2**32)], f"--seed must be in [0, 2**32 - 1], got {2**32}"),
+    (["--lr", "1e38"], "--lr must be at most 3.4e+37 (Adam's first step, 10 x --lr, must fit "
+                       "in float32), got 1e+38"),
 ])
 def test_counts_out_of_bounds_are_refused_before_loading(arguments, expected, capsys,
                                                          monkeypatch):

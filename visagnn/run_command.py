@@ -10,8 +10,8 @@ more threads than the machine's cores (``os.cpu_count()``) are refused.
 Everything that can be checked before training is, in one line naming the flag: the ``--out``
 folder (:func:`~visagnn.atomic_write.check_output_folder`), the bounds of the counts
 (:func:`check_bounds`: ``--epochs`` at most :data:`MAX_EPOCHS`, ``--seed`` in numpy's
-``[0, 2**32 - 1]``), and, once the graph is loaded, what the graph allows
-(:func:`check_graph_bounds`: parts, width).
+``[0, 2**32 - 1]``, ``--lr`` at most :data:`MAX_LR`), and, once the graph is loaded, what the
+graph allows (:func:`check_graph_bounds`: parts, width).
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ MAX_EPOCHS = 10**6
 would take days), low enough that no counter overflows."""
 MAX_SEED = 2**32 - 1
 """numpy's ``np.random.seed`` takes seeds in ``[0, 2**32 - 1]``."""
+MAX_LR = float(torch.finfo(torch.float32).max) / 10
+"""The largest ``--lr`` a float32 model can take: Adam's first step is scaled by
+``lr / (1 - beta1) = 10 lr`` (``beta1 = 0.9``), which torch refuses to cast past float32's
+largest value. Any large rate diverges, and is recorded so (status ``diverged``); beyond this
+one torch would raise instead."""
 FLOAT_BYTES = 4
 
 
@@ -169,7 +174,7 @@ def load_graph(config: RunConfig) -> GraphDataset:
 def check_bounds(config: RunConfig, threads: int) -> None:
     """Refuse counts no run can use, before anything is loaded: ``--threads`` beyond this
     machine's cores (torch crashes on 100000), ``--epochs`` beyond :data:`MAX_EPOCHS`,
-    ``--seed`` outside ``[0, MAX_SEED]``.
+    ``--seed`` outside ``[0, MAX_SEED]``, ``--lr`` beyond :data:`MAX_LR`.
 
     Raises:
         UsageError: one line naming the flag and its valid range.
@@ -182,6 +187,9 @@ def check_bounds(config: RunConfig, threads: int) -> None:
         raise UsageError(f"--epochs must be in [1, {MAX_EPOCHS}], got {config.epochs}")
     if not 0 <= config.seed <= MAX_SEED:
         raise UsageError(f"--seed must be in [0, 2**32 - 1], got {config.seed}")
+    if config.lr > MAX_LR:
+        raise UsageError(f"--lr must be at most {MAX_LR:.3g} (Adam's first step, 10 x --lr, "
+                         f"must fit in float32), got {config.lr:g}")
 
 
 def width_mb(config: RunConfig, dataset: GraphDataset) -> float:
