@@ -111,7 +111,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"torch CPU threads (default: {DEFAULT_THREADS}, right on a shared "
-                             "machine; 0: torch's default, one per core)")
+                             "machine; 0: torch's default, one per core; at most the "
+                             "machine's cores, os.cpu_count())")
     seen: dict[str, Any] = {}
     common = parser.add_argument_group("run options (defaults depend on the dataset)")
     hints = typing.get_type_hints(RunConfig)
