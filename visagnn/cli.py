@@ -8,7 +8,8 @@ and ``python -m visagnn --help`` load neither torch nor the benchmark's notebook
 ``python -m visagnn run`` never imports :mod:`visagnn.bench`.
 
 A bad input ends with one line on stderr, ``python -m visagnn <command>: error: ...``, naming
-the flag and the valid choices, and exit code 2.
+the flag and the valid choices, and exit code 2; an output that cannot be written once work has
+started (a full disk) ends with one line naming the file, and exit code 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from visagnn.flags import UsageError
+from visagnn.utils.atomic_write import OutputError
 
 PROG = "python -m visagnn"
 
@@ -101,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(chosen)
         args = parser.parse_args(arguments)
         return args.handler(args)
-    except UsageError as exc:
-        message = f"{PROG}{f' {chosen}' if chosen else ''}: error: {exc}"
-        print(message, file=sys.stderr)
-        raise SystemExit(2) from None
+    except (UsageError, OutputError) as exc:
+        detail = exc.strerror if isinstance(exc, OutputError) else exc
+        print(f"{PROG}{f' {chosen}' if chosen else ''}: error: {detail}", file=sys.stderr)
+        raise SystemExit(2 if isinstance(exc, UsageError) else 1) from None
 

@@ -2,7 +2,8 @@
 
 A dataclass field ``num_parts`` is the flag ``--num-parts``; a boolean that defaults to True is
 switched off by ``--no-<name>``, one that defaults to False is switched on by ``--<name>``;
-``Literal`` annotations become the flag's choices. Messages of the dataclasses' validation, which
+``Literal`` annotations become the flag's choices, and a ``float`` flag takes finite numbers only
+(:func:`finite_float`). Messages of the dataclasses' validation, which
 name fields (``RunConfig.num_parts must be >= 1``), are spelled with the flags instead
 (:func:`flag_message`).
 """
@@ -10,6 +11,7 @@ name fields (``RunConfig.num_parts must be >= 1``), are spelled with the flags i
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import types
 import typing
@@ -50,14 +52,33 @@ def flag_message(message: str, names: Iterable[str] | Mapping[str, str]) -> str:
     return FIELD_REFERENCE.sub(flag, message)
 
 
+def finite_float(text: str) -> float:
+    """A float flag's value: a number that is finite, as ``nan`` and ``inf`` (which ``float``
+    accepts) make no learning rate, clip or weight decay and would only surface as a NaN loss.
+
+    Raises:
+        argparse.ArgumentTypeError: one line, e.g. ``argument --lr: expected a finite
+            number, got 'nan'``.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        # argparse's own wording for a value that is no number at all
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def value_type(annotation: Any) -> tuple[Any, tuple[Any, ...] | None]:
-    """(parser, choices) for a dataclass field annotation: ``int``, ``float | None``, Literal."""
+    """(parser, choices) for a dataclass field annotation: ``int``, ``float | None``, Literal;
+    ``float`` is parsed by :func:`finite_float`."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
     if typing.get_origin(annotation) is typing.Literal:
         choices = typing.get_args(annotation)
         return type(choices[0]), choices
-    return annotation, None
+    return (finite_float if annotation is float else annotation), None
 
 
 def add_option_argument(group: argparse._ArgumentGroup, name: str, annotation: Any,

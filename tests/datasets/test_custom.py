@@ -65,5 +65,5 @@ def test_non_graph_and_missing_files_fail_clearly(tmp_path: Path) -> None:
 def test_a_file_torch_did_not_write_is_a_value_error(tmp_path, content):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match="is not a graph saved with torch.save"):
+    with pytest.raises(ValueError, match="is truncated or is not a graph saved with torch.save"):
         load_custom(path)

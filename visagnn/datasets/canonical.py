@@ -36,11 +36,23 @@ def canonical_data(
         train_mask, val_mask, test_mask: ``[N]`` bool.
 
     Raises:
-        ValueError: naming the first field whose shape, dtype or values are wrong.
+        ValueError: naming the first field whose shape, dtype or values are wrong; ``x`` when
+            it has no feature column, or when its rows differ from the length on which ``y``
+            and the masks agree. These checks read shapes only, so they cost nothing on a
+            memory-mapped graph; the values of a user's graph are checked by
+            :func:`~visagnn.datasets.custom.check_graph_values`.
     """
     if x.dim() != 2 or x.is_complex() or x.dtype == torch.bool:
         raise ValueError(f"x must be a real [num_nodes, num_features] tensor, got {_describe(x)}")
+    if x.size(1) == 0:
+        raise ValueError(f"x must have at least one feature column, got shape {list(x.shape)}")
     num_nodes = x.size(0)
+    lengths = {tensor.size(0) for tensor in (y, train_mask, val_mask, test_mask)
+               if tensor.dim() == 1}
+    if len(lengths) == 1 and num_nodes not in lengths:
+        # y and the masks agree on the node count: x is the field that is wrong
+        raise ValueError(f"x has {num_nodes} rows, expected num_nodes = {lengths.pop()} "
+                         "(the length of y and of the split masks)")
     if y.shape != (num_nodes,) or y.is_floating_point() or y.is_complex():
         raise ValueError(f"y must be an integer tensor of shape [{num_nodes}], got {_describe(y)}")
     if y.numel() and int(y.min()) < -1:

@@ -105,7 +105,8 @@ def partition_graph(graph: CSRGraph, num_parts: int, cache_dir: Path | None = No
     of the graph) would cost more than the partition.
     """
     if not 1 <= num_parts <= graph.num_nodes:
-        raise ValueError(f"num_parts must be in [1, {graph.num_nodes}], got {num_parts}")
+        raise ValueError(f"num_parts must be in [1, {graph.num_nodes}] (at most one part per "
+                         f"node of the graph), got {num_parts}")
     if partitioner == "ranges":
         return range_partition(graph.num_nodes, num_parts)
     if partitioner != "metis":

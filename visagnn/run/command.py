@@ -4,13 +4,20 @@ Every :class:`~visagnn.config.RunConfig` field is a flag (``num_parts`` → ``--
 so is every option of every registered method (:data:`visagnn.methods.METHODS`), listed under
 the methods that take it. ``--threads`` sets torch's CPU threads: 1 by default, the right choice
 on a machine shared with other work (a second thread mostly waits for a busy core and makes a
-run several times slower); ``--threads 0`` keeps torch's default of one thread per core.
+run several times slower); ``--threads 0`` keeps torch's default of one thread per core, and
+more threads than the machine's cores (``os.cpu_count()``) are refused.
+
+Everything that can be checked before training is, in one line naming the flag: the ``--out``
+folder (:func:`~visagnn.utils.atomic_write.check_output_folder`), the bounds of the counts
+(:func:`check_bounds`: ``--epochs`` at most :data:`MAX_EPOCHS`, ``--seed`` in numpy's
+``[0, 2**32 - 1]``, ``--lr`` at most :data:`MAX_LR`), and, once the graph is loaded, what the
+graph allows (:func:`check_graph_bounds`: parts, width).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import typing
 from dataclasses import MISSING, Field, asdict, fields
 from typing import Any
@@ -19,9 +26,17 @@ import torch
 
 from visagnn.config import RUN_CONFIG_FIELDS, RunConfig
 from visagnn.datasets import DATASET_NAMES, GraphDataset
-from visagnn.flags import UsageError, add_option_argument, flag_message, flag_spelling
+from visagnn.flags import (
+    UsageError,
+    add_option_argument,
+    flag_message,
+    flag_spelling,
+)
 from visagnn.methods import METHODS, make_options, resolve_config
+from visagnn.run.records import to_json
 from visagnn.run.train import load_run_dataset, run
+from visagnn.utils.atomic_write import check_output_folder
+from visagnn.utils.memory import available_memory_mb
 
 RUN_CONFIG_HELP = {
     "seed": "random seed (model init, dropout, batch order)",
@@ -59,6 +74,17 @@ RUN_CONFIG_HELP = {
 COMMAND_ARGUMENTS = ("command", "handler", "dataset", "method", "out", "quiet", "threads")
 """Arguments of the command itself, neither config fields nor method options."""
 DEFAULT_THREADS = 1
+MAX_EPOCHS = 10**6
+"""The most ``--epochs`` a run takes: far beyond any schedule (a run of 10**6 epochs of Cora
+would take days), low enough that no counter overflows."""
+MAX_SEED = 2**32 - 1
+"""numpy's ``np.random.seed`` takes seeds in ``[0, 2**32 - 1]``."""
+MAX_LR = float(torch.finfo(torch.float32).max) / 10
+"""The largest ``--lr`` a float32 model can take: Adam's first step is scaled by
+``lr / (1 - beta1) = 10 lr`` (``beta1 = 0.9``), which torch refuses to cast past float32's
+largest value. Any large rate diverges, and is recorded so (status ``diverged``); beyond this
+one torch would raise instead."""
+FLOAT_BYTES = 4
 
 
 def option_groups() -> dict[tuple[str, ...], list[tuple[type, Field[Any]]]]:
@@ -89,7 +115,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"torch CPU threads (default: {DEFAULT_THREADS}, right on a shared "
-                             "machine; 0: torch's default, one per core)")
+                             "machine; 0: torch's default, one per core; at most the "
+                             "machine's cores, os.cpu_count())")
     seen: dict[str, Any] = {}
     common = parser.add_argument_group("run options (defaults depend on the dataset)")
     hints = typing.get_type_hints(RunConfig)
@@ -161,18 +188,81 @@ def load_graph(config: RunConfig) -> GraphDataset:
         raise UsageError(f"--dataset {config.dataset}: {exc}") from None
 
 
+def check_bounds(config: RunConfig, threads: int) -> None:
+    """Refuse counts no run can use, before anything is loaded: ``--threads`` beyond this
+    machine's cores (torch crashes on 100000), ``--epochs`` beyond :data:`MAX_EPOCHS`,
+    ``--seed`` outside ``[0, MAX_SEED]``, ``--lr`` beyond :data:`MAX_LR`.
+
+    Raises:
+        UsageError: one line naming the flag and its valid range.
+    """
+    cores = os.cpu_count() or 1
+    if not 0 <= threads <= cores:
+        raise UsageError(f"--threads must be in [0, {cores}] (0: one per core; {cores}: this "
+                         f"machine's cores), got {threads}")
+    if config.epochs > MAX_EPOCHS:
+        raise UsageError(f"--epochs must be in [1, {MAX_EPOCHS}], got {config.epochs}")
+    if not 0 <= config.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be in [0, 2**32 - 1], got {config.seed}")
+    if config.lr > MAX_LR:
+        raise UsageError(f"--lr must be at most {MAX_LR:.3g} (Adam's first step, 10 x --lr, "
+                         f"must fit in float32), got {config.lr:g}")
+
+
+def width_mb(config: RunConfig, dataset: GraphDataset) -> float:
+    r"""A lower bound on the memory of a run's width, in MiB:
+    :math:`4 (N + F) \cdot C h` bytes for ``N`` nodes, ``F`` features and hidden layers of
+    ``C`` channels times ``h`` heads (1 for the gcn backbone), float32.
+
+    Every method's evaluation computes a hidden layer for all ``N`` nodes (:math:`N C h`
+    floats), and its first layer holds an ``F`` by :math:`C h` weight; the run needs more
+    (other layers, histories, activations, the optimizer's state), so a width this bound
+    already rules out cannot run.
+    """
+    heads = 1 if config.backbone == "gcn" else config.heads
+    data = dataset.data
+    return FLOAT_BYTES * (data.num_nodes + data.num_features) * config.hidden_channels \
+        * heads / 2**20
+
+
+def check_graph_bounds(config: RunConfig, dataset: GraphDataset) -> None:
+    """Refuse what ``dataset`` rules out, before training: more parts than nodes (for the
+    methods that partition the graph), and a width whose :func:`width_mb` exceeds the memory
+    available (:func:`~visagnn.utils.memory.available_memory_mb`).
+
+    Raises:
+        UsageError: one line naming ``--num-parts`` or ``--hidden-channels``.
+    """
+    num_nodes = dataset.data.num_nodes
+    partitions = "partition" in METHODS[config.method].setting_families
+    if partitions and config.num_parts > num_nodes:
+        raise UsageError(f"--num-parts must be in [1, {num_nodes}] (at most one part per node "
+                         f"of {dataset.name}), got {config.num_parts}")
+    needed, available = width_mb(config, dataset), available_memory_mb(config.torch_device)
+    if needed > available:
+        heads = "" if config.backbone == "gcn" else f" x --heads {config.heads}"
+        raise UsageError(f"--hidden-channels {config.hidden_channels}{heads}: a hidden layer "
+                         f"over {num_nodes} nodes needs at least {needed:,.0f} MiB, more than "
+                         f"the {available:,.0f} MiB available")
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Train as ``args`` say and print the JSON summary as the last line."""
-    if args.threads < 0:
-        raise UsageError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
+    """Train as ``args`` say and print the JSON summary as the last line.
+
+    Bad input (a flag, the ``--out`` folder, a graph file) is refused before anything trains.
+    """
+    config, options = split_arguments(args)
+    check_bounds(config, args.threads)
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    config, options = split_arguments(args)
     dataset = load_graph(config)
+    check_graph_bounds(config, dataset)
     try:
         result = run(config, options, dataset=dataset, out_dir=args.out,
                      progress=not args.quiet)
     except ValueError as exc:  # a method rejecting the dataset or its options' combination
         raise UsageError(flag_message(str(exc), option_names())) from None
-    print(json.dumps(result.summary), flush=True)
+    print(to_json(result.summary), flush=True)
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 if TYPE_CHECKING:  # the results store reads summaries without importing torch
     from visagnn.config import RunConfig
 
-Status = Literal["ok", "oom", "failed"]
+Status = Literal["ok", "oom", "diverged", "failed"]
 
 def _mean(records: Sequence[Mapping[str, Any]], key: str) -> float | None:
     """The mean of ``key`` over the records that have it (not ``None``)."""
@@ -36,6 +36,7 @@ def run_summary(
     added_mem_mb: float | None = None,
     memory: Mapping[str, float] | None = None,
     error: str | None = None,
+    divergence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
 
@@ -62,7 +63,12 @@ def run_summary(
 
             Labels, split masks and the interpreter are not counted; the dataset's tensors
             are, as the run holds them.
-        error: why the run did not finish (status ``oom`` or ``failed``).
+        error: why the run did not finish (status ``oom``, ``diverged`` or ``failed``).
+        divergence: for status ``diverged``, the ``epoch`` whose training loss was not finite
+            and the ``last_finite_loss`` before it (``None`` if the first epoch's was not).
+
+    Summaries are written as strict JSON (:func:`visagnn.run.records.to_json`): a non-finite
+    number (a loss or score of a diverged run) appears as ``null``.
     """
     summary = {
         "dataset": dataset, "method": config.method, "seed": config.seed, "metric": metric,
@@ -79,4 +85,6 @@ def run_summary(
     }
     if error is not None:
         summary["error"] = error
+    if divergence is not None:
+        summary["divergence"] = dict(divergence)
     return summary

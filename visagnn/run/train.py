@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -71,7 +72,11 @@ def run(
     after the last one it is evaluated by the method's exact inference (``eval_s``; the other
     epochs' records have no scores). The reported ``test`` is the test metric of the first
     evaluated epoch with the highest validation metric. A method that runs out of memory (its
-    own estimate, or the CUDA allocator) ends the run with ``status = "oom"`` instead of raising.
+    own estimate, or the CUDA allocator) ends the run with ``status = "oom"`` instead of raising;
+    one whose training loss stops being finite ends it with ``status = "diverged"`` at that
+    epoch (its record has the non-finite loss, written ``null``, and no scores), the summary's
+    ``divergence`` giving the epoch and the last finite loss: more epochs would only train on
+    NaN weights and score at chance.
     The summary's ``memory`` breaks the memory down (:func:`~visagnn.run.summary.run_summary`);
     the activations are measured during the first epoch only, which visits every part
     (:class:`~visagnn.utils.memory.SavedTensorMeter`: a Python hook per saved tensor, which slows
@@ -80,12 +85,14 @@ def run(
     seed_everything(config.seed)
     dataset = dataset if dataset is not None else load_run_dataset(config)
     device = config.torch_device
-    writer = RunWriter(Path(out_dir)) if out_dir is not None else None
+    writer = RunWriter(out_dir) if out_dir is not None else None
     memory = PeakMemory(device)
     memory.reset()
     records: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val": float("-inf"), "test": float("nan"), "epoch": 0}
     status, error, method = "ok", None, None
+    divergence: dict[str, Any] | None = None
+    last_finite_loss: float | None = None
     activations = SavedTensorMeter()
     try:
         method = create_method(dataset, config, method_options)
@@ -101,7 +108,12 @@ def run(
             synchronize(device)
             epoch_s = time.perf_counter() - start
             record: dict[str, Any] = {"epoch": epoch, "loss": loss, "epoch_s": epoch_s}
-            if epoch % config.eval_every == 0 or epoch == config.epochs:
+            if not math.isfinite(loss):
+                status, divergence = "diverged", {"epoch": epoch,
+                                                  "last_finite_loss": last_finite_loss}
+                error = (f"the training loss became {loss} at epoch {epoch} (last finite loss: "
+                         f"{last_finite_loss}); try a lower --lr or a --grad-clip")
+            elif epoch % config.eval_every == 0 or epoch == config.epochs:
                 record.update(evaluate(method, dataset, device))
                 if record["val"] > best["val"]:
                     best = {"val": record["val"], "test": record["test"], "epoch": epoch}
@@ -109,6 +121,9 @@ def run(
             records.append(record)
             if writer is not None:
                 writer.epoch(record)
+            if divergence is not None:
+                break
+            last_finite_loss = loss
             bar.set_postfix(loss=f"{loss:.3f}", val=f"{best['val']:.4f}",
                             test=f"{best['test']:.4f}")
     except (MemoryBudgetExceeded, torch.cuda.OutOfMemoryError) as exc:
@@ -120,9 +135,9 @@ def run(
     summary = run_summary(
         dataset.name, config,
         method.describe() if method is not None else dict(method_options or {}),
-        status, records, best if records else None, dataset.metric,
+        status, records, best if best["epoch"] else None, dataset.metric,
         peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), memory=breakdown,
-        error=error)
+        error=error, divergence=divergence)
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 
 CACHE_ENV = "VISAGNN_CACHE"
+
+
+@functools.cache
+def fallback_cache() -> Path:
+    """One temporary folder per process for a cache that cannot be written, removed when the
+    process exits: a folder per call (or per run) would be left behind, one per run, for
+    good."""
+    folder = Path(tempfile.mkdtemp(prefix="visagnn-cache-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def is_writable_folder(path: Path) -> bool:
@@ -37,13 +50,14 @@ def cache_folder(subfolder: str) -> Path:
     ``$XDG_CACHE_HOME/visagnn``, else ``~/.cache/visagnn``.
 
     It is never the data root, which may be a shared read-only folder. When the cache cannot be
-    written, a fresh temporary folder is used instead.
+    written, ``<subfolder>`` of the process's :func:`fallback_cache` is used instead: derived
+    files are then made again by every process, but nothing is left behind.
     """
     base = os.environ.get(CACHE_ENV)
     if not base:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "visagnn"
     folder = Path(base).expanduser() / subfolder
     if not can_create_folder(folder):
-        return Path(tempfile.mkdtemp(prefix=f"visagnn-{subfolder}-"))
+        folder = fallback_cache() / subfolder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
