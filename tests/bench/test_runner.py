@@ -14,6 +14,7 @@ class InProcess:
 
     def __init__(self, failing: tuple[str, ...] = ()) -> None:
         self.failing = failing
+        self.threads: int | None = None
         self.trained: list[str] = []
 
     def __call__(self, cell: Cell, results: Path, force: bool) -> None:
