@@ -399,3 +399,31 @@ def test_sizes_and_parts_follow_the_family():
                     "N10000_gas_bfloat16_mmap"]
     with pytest.raises(ValueError, match="ScalePoint.num_nodes must be >= 1000, got 10"):
         ScalePoint(10, "gas")
+
+
+def test_the_first_point_is_guarded_by_what_its_graph_alone_needs(tmp_path):
+    store = ScaleStore(tmp_path / "store")
+    executor = FakeExecutor(tmp_path)
+    run_scale([ScalePoint(10_000, "gas")], store, executor, memory_mb=50, log=lambda _: None)
+    assert executor.measured == []
+    partition = store.latest()["N10000_partition"]
+    assert partition["status"] == "skipped"
+    assert partition["reason"] == ("estimated peak 106 MiB (from the graph's features and edges "
+                                   "alone) exceeds the 50 MiB available")
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--nodes", "10000", "--memory-mb", "1"],
+     "--nodes 10000: the graph alone needs at least 106 MiB, more than the 1 MiB of "
+     "--memory-mb; no point fits (the smallest, 1000 nodes, needs 101 MiB)"),
+    (["--nodes", "10000", "1000000000000", "--memory-mb", "24000", "--dry-run"],
+     "--nodes 1000000000000: the graph alone needs at least 591278176 MiB, more than the "
+     "24000 MiB of --memory-mb; at most 40420913 nodes fit"),
+])
+def test_sizes_that_cannot_fit_are_refused_before_anything_runs(arguments, message, capsys,
+                                                                tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scale", *arguments, "--results", str(tmp_path / "store")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr() == ("", f"python -m visagnn scale: error: {message}\n")
+    assert not (tmp_path / "store").exists()

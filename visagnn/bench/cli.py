@@ -128,6 +128,10 @@ def make_grid(args: argparse.Namespace) -> Grid:
         raise UsageError(flag_message(str(exc), ("epochs", "device", "root"))) from None
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
 def check_notebooks(folder: Path, names: Sequence[str]) -> None:
     """Raise UsageError naming ``--notebooks`` unless ``folder`` holds the notebooks ``names``."""
     if not folder.is_dir():
@@ -162,16 +166,18 @@ def grid_command(args: argparse.Namespace) -> int:
         os.environ[NO_DOWNLOAD_ENV] = "1"
     check_data(grid)
     runs = grid.runs()
-    print(f"grid {grid.name!r}: {len(grid.cells)} cells, {len(runs)} runs", flush=True)
+    header = f"grid {grid.name!r}: {len(grid.cells)} cells, {len(runs)} runs"
     if args.dry_run:
+        print(header)
         for cell in grid.cells:
             print(f"  {cell.name}: {len(cell.runs())} runs = {len(cell.methods)} variants × "
                   f"{len(cell.seeds)} seeds: {', '.join(cell.methods)}")
         return 0
+    check_notebooks(args.notebooks, GRID_NOTEBOOKS)
     results = check_output_folder(args.results, "--results").resolve()
     reports = check_output_folder(args.reports, "--reports").resolve()
-    check_notebooks(args.notebooks, GRID_NOTEBOOKS)
     store = check_store(results)
+    print(header, flush=True)
     executor = NotebookExecutor(args.notebooks, reports, echo=args.jobs == 1,
                                 threads=args.threads or None)
     outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs)
@@ -183,10 +189,11 @@ def grid_command(args: argparse.Namespace) -> int:
     elsewhere = sum(spec.key not in latest for spec in runs)
     notes = []
     if failed:
-        notes.append(f"{failed} runs failed, {stopped} notebooks stopped; see the report")
+        notes.append(f"{_count(failed, 'run')} failed, {_count(stopped, 'notebook')} stopped; "
+                     f"see the report")
     if elsewhere:
-        notes.append(f"{elsewhere} runs still being trained by another process on this store, "
-                     f"not in this report: run the grid again when it ends")
+        notes.append(f"{_count(elsewhere, 'run')} still being trained by another process on "
+                     f"this store, not in this report: run the grid again when it ends")
     print(f"reports: {index}" + (f" ({'; '.join(notes)})" if notes else ""))
     return 1 if failed else IN_FLIGHT if elsewhere else 0
 
@@ -194,9 +201,11 @@ def grid_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     """Render the pages of the store in ``args.results`` into ``args.reports``."""
     if not args.results.is_dir():
-        raise UsageError(f"--results {args.results}: no such folder")
-    reports = check_output_folder(args.reports, "--reports")
+        raise UsageError(f"--results {args.results}: " + ("is a file, not a folder"
+                                                          if args.results.exists()
+                                                          else "no such folder"))
     check_notebooks(args.notebooks, REPORT_NOTEBOOKS)
+    reports = check_output_folder(args.reports, "--reports")
     check_store(args.results)
     print(f"reports: {render_reports(args.results, reports, args.notebooks)}")
     return 0

@@ -117,9 +117,10 @@ def _warn(path: Path, skipped: list[tuple[int, str]], what: str) -> None:
     _warned.add(seen)
     shown = ", ".join(f"line {line} ({reason})" for line, reason in skipped[:5])
     more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-    print(f"warning: {path}: skipped {len(skipped)} line{'s' * (len(skipped) > 1)} that "
-          f"{'are' if len(skipped) > 1 else 'is'} not {what}: {shown}{more}", file=sys.stderr,
-          flush=True)
+    several = len(skipped) > 1
+    print(f"warning: {path}: skipped {len(skipped)} line{'s' * several} that "
+          f"{f'are not {what}s' if several else f'is not a {what}'}: {shown}{more}",
+          file=sys.stderr, flush=True)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -137,7 +138,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_lines(path: Path, offset: int = 0, required: tuple[str, ...] = RECORD_FIELDS,
-               what: str = "run records") -> list[dict[str, Any]]:
+               what: str = "run record") -> list[dict[str, Any]]:
     """The records of the JSON-lines file ``path`` from byte ``offset`` on: objects with the
     string fields ``required``. Other lines (torn by a crash, not JSON, not UTF-8, another
     value) are skipped with one warning per file (:func:`_warn`); none when the file does not

@@ -414,11 +414,12 @@ def first_line(error: object, limit: int = 300) -> str:
 def failures_table(data: ReportData) -> Styler | None:
     """Runs that ran out of memory, diverged or failed, with their error."""
     runs = data.runs
-    if runs.empty or "error" not in runs:
+    if runs.empty:
         return None
     failed = runs[runs["status"] != "ok"]
     if failed.empty:
         return None
+    failed = failed if "error" in failed else failed.assign(error=None)  # diverged runs only
     table = failed[["dataset", "variant", "num_parts", "batch_parts", "seed", "status", "error",
                     "date"]].rename(columns={"num_parts": "P", "batch_parts": "B"})
     table = table.assign(error=[first_line(error) or (DIVERGED if status == "diverged" else "")

@@ -139,11 +139,15 @@ def check_fits(nodes: list[int], memory_mb: float | None) -> None:
     limit = memory_mb if memory_mb is not None else available_memory_mb(torch.device("cpu"))
     large = sorted({size for size in nodes if lower_bound_mb(size) > limit})
     if large:
-        where = "--memory-mb" if memory_mb is not None else "available"
+        where = "of --memory-mb" if memory_mb is not None else "available"
+        fit = nodes_that_fit(limit)
+        fits = (f"at most {fit} nodes fit" if fit >= MIN_NODES
+                else f"no point fits (the smallest, {MIN_NODES} nodes, needs "
+                     f"{lower_bound_mb(MIN_NODES):.0f} MiB)")
         raise UsageError(
             f"--nodes {' '.join(map(str, large))}: the graph alone needs at least "
-            f"{lower_bound_mb(large[0]):.0f} MiB, more than the {limit:.0f} MiB "
-            f"({where}); at most {nodes_that_fit(limit)} nodes fit")
+            f"{lower_bound_mb(large[0]):.0f} MiB, more than the {limit:.0f} MiB {where}; "
+            f"{fits}")
 
 
 def scale_command(args: argparse.Namespace) -> int:
