@@ -98,9 +98,10 @@ def two_cells(tiny_graph) -> Grid:
 
 
 MALFORMED = [
-    (b"[1]", "a JSON list, not an object"),
-    (b"42", "a JSON int, not an object"),
-    (b"null", "a JSON NoneType, not an object"),
+    (b"[1]", "an array, not an object"),
+    (b"42", "a number, not an object"),
+    (b"null", "null, not an object"),
+    (b'"text"', "a string, not an object"),
     (b'{"a": 1}', "no key or status"),
     (b'{"key": 7, "status": "ok"}', "no key"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),

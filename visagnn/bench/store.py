@@ -55,6 +55,10 @@ FINISHED = ("ok", "oom", "diverged")
 RECORD_FIELDS = ("key", "status")
 """What a line must hold, as strings, to be a run record (or a scaling point's)."""
 
+JSON_KINDS = {list: "an array", int: "a number", float: "a number", str: "a string",
+              bool: "a boolean", type(None): "null"}
+"""What a JSON line that is not an object is, in JSON's words, for the warning."""
+
 _warned: set[tuple[str, tuple[int, ...]]] = set()
 """(file, bad lines) already reported by this process: a store is read many times a grid."""
 
@@ -102,7 +106,7 @@ def _problem(raw: bytes, required: tuple[str, ...]) -> tuple[dict[str, Any] | No
     except json.JSONDecodeError:
         return None, "cut mid-JSON" if text.lstrip().startswith("{") else "not JSON"
     if not isinstance(row, dict):
-        return None, f"a JSON {type(row).__name__}, not an object"
+        return None, f"{JSON_KINDS.get(type(row), 'a JSON value')}, not an object"
     missing = [name for name in required if not isinstance(row.get(name), str)]
     if missing:
         return None, f"no {' or '.join(missing)}"
