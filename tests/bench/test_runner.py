@@ -1,8 +1,10 @@
+import threading
 from pathlib import Path
 
 import pytest
+import torch
 
-from tests.bench.conftest import TINY
+from tests.bench.conftest import TINY, fake_result
 from visagnn.bench.experiment import run_experiment
 from visagnn.bench.grid import Cell, Grid, build_grid
 from visagnn.bench.spec import dataset_label
@@ -15,6 +17,7 @@ class InProcess:
 
     def __init__(self, failing: tuple[str, ...] = ()) -> None:
         self.failing = failing
+        self.threads: int | None = None
         self.trained: list[str] = []
 
     def __call__(self, cell: Cell, results: Path, force: bool) -> None:
@@ -90,3 +93,59 @@ def test_cells_run_in_parallel_jobs_record_every_run_in_grid_order(grid, tmp_pat
     assert statuses.to_dict() == {1: "failed", 2: "ok"}
     with pytest.raises(ValueError, match="jobs must be >= 1"):
         run_grid(grid, tmp_path, executor, jobs=0)
+
+
+def diverged(spec):
+    """A run whose loss became NaN at its second epoch, as :func:`visagnn.run.train.run` reports
+    one (the summary's status; the further fields are the trainer's)."""
+    result = fake_result(spec)
+    result.summary.update(status="diverged", diverged_epoch=2, last_finite_loss=1.0)
+    return result
+
+
+def test_a_diverged_run_is_finished_recorded_as_such_and_not_retried(grid, tmp_path):
+    from visagnn.bench.runner import run_grid
+
+    store = ResultsStore(tmp_path)
+    first = grid.cells[0].runs()[0]
+    store.record(first, diverged(first))
+    executor = InProcess()
+    outcomes = run_grid(grid, tmp_path, executor, log=lambda _: None)
+    assert [o.status for o in outcomes] == ["skipped", "done"]  # diverged: not tried again
+    row = store.latest()[first.key]
+    assert (row["status"], row["diverged_epoch"], row["last_finite_loss"]) == ("diverged", 2, 1.0)
+    assert first.key in store.finished_keys()
+    run_grid(grid, tmp_path, executor, force=True, log=lambda _: None)  # --force trains it
+    assert store.latest()[first.key]["status"] == "ok"
+
+
+def test_failure_records_name_the_threads_of_the_run_not_of_the_grid(grid, tmp_path):
+    from visagnn.bench.runner import run_grid
+
+    executor = InProcess(failing=("tiny_P4_B1",))
+    executor.threads = 1
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the grid's process, with torch's default on two cores
+    try:
+        run_grid(grid, tmp_path, executor, log=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
+    row = ResultsStore(tmp_path).runs().set_index("batch_parts").loc[1]
+    assert row["status"] == "failed" and row["hardware"].endswith(" CPUs, 1 torch thread)")
+
+
+def test_renders_of_one_reports_folder_take_turns(tmp_path):
+    from visagnn.bench.runner import render_lock
+
+    entered = threading.Event()
+
+    def second_render() -> None:
+        with render_lock(tmp_path):
+            entered.set()
+
+    with render_lock(tmp_path):
+        other = threading.Thread(target=second_render)
+        other.start()
+        assert not entered.wait(0.3)  # held by the first render
+    assert entered.wait(5)
+    other.join()

@@ -21,7 +21,7 @@ from visagnn.bench import NOTEBOOKS
 from visagnn.bench.scaling import measure as measure_module
 from visagnn.bench.scaling.baseline import plain_gat
 from visagnn.bench.scaling.cli import DEFAULT_REPORTS, DEFAULT_RESULTS, REFERENCE
-from visagnn.bench.scaling.estimate import estimate_peak
+from visagnn.bench.scaling.estimate import LOWER_BOUND, Estimate, estimate_peak
 from visagnn.bench.scaling.family import MIN_NODES, PARTITION, ScalePoint, num_parts
 from visagnn.bench.scaling.measure import METHOD_PHASES, PARTITION_PHASES, measure
 from visagnn.bench.scaling.report import ACCOUNTED_PHASES, load
@@ -205,7 +205,7 @@ def test_the_estimate_extrapolates_each_phase_of_the_largest_smaller_point():
     smaller = {**reference, "key": "N10000_gas", "num_nodes": 10_000}
     other = {**reference, "key": "N100000_gas_bfloat16", "history_dtype": "bfloat16"}
     estimate = estimate_peak(ScalePoint(1_000_000, "gas"), [smaller, reference, other])
-    assert estimate is not None and estimate.reference == "N100000_gas"
+    assert estimate.reference == "N100000_gas"
     # 10 times the nodes; P = 20 to 125; a training batch grows from 5 parts of 5,000 nodes to
     # 5 of 8,000, an inference batch from 5 parts to 9 (2M of the 26M edges)
     training, inference = 40_000 / 25_000, 9 * 8_000 / 25_000
@@ -215,8 +215,12 @@ def test_the_estimate_extrapolates_each_phase_of_the_largest_smaller_point():
               "epoch": 400 + 10 * held + training * (1000 - 400 - held),
               "pyg_epoch": 400 + 10 * held + training * (950 - 400 - held)}
     assert estimate.peak_mb == pytest.approx(max(phases.values())) == pytest.approx(5915.12)
-    assert estimate_peak(ScalePoint(10_000, "gas"), [smaller, reference]) is None
-    assert estimate_peak(ScalePoint(1_000_000, "visagnn-sum"), [reference]) is None
+    # without a smaller point of its kind: the graph's features (100 float32) and edges (27.5
+    # per node, each undirected one as two int64) over 100 MiB for the interpreter
+    first = estimate_peak(ScalePoint(10_000, "gas"), [smaller, reference])
+    assert first == Estimate(100 + 10_000 * (400 + 220) / 2**20, LOWER_BOUND)
+    assert estimate_peak(ScalePoint(1_000_000, "visagnn-sum"), [reference]).reference == (
+        LOWER_BOUND)
 
 
 def test_a_point_that_would_not_fit_is_skipped_with_the_reason(tmp_path):
@@ -314,12 +318,13 @@ def test_on_cuda_a_point_records_each_phase_s_device_memory(measured, method):
 
 def test_dry_run_lists_the_points_and_measures_nothing(capsys, tmp_path):
     assert main(["scale", "--nodes", "10000", "2400000", "--methods", "gas", "--dry-run",
-                 "--results", str(tmp_path / "store")]) == 0
+                 "--memory-mb", "24000", "--results", str(tmp_path / "store")]) == 0
+    alone = "(from the graph's features and edges alone)"
     assert capsys.readouterr().out.splitlines() == [
-        "N10000_partition: P=20, not measured, estimated peak unknown",
-        "N10000_gas: P=20, not measured, estimated peak unknown",
-        "N2400000_partition: P=300, not measured, estimated peak unknown",
-        "N2400000_gas: P=300, not measured, estimated peak unknown"]
+        f"N10000_partition: P=20, not measured, estimated peak 106 MiB {alone}",
+        f"N10000_gas: P=20, not measured, estimated peak 106 MiB {alone}",
+        f"N2400000_partition: P=300, not measured, estimated peak 1519 MiB {alone}",
+        f"N2400000_gas: P=300, not measured, estimated peak 1519 MiB {alone}"]
     assert not (tmp_path / "store").exists()
 
 
@@ -394,3 +399,31 @@ def test_sizes_and_parts_follow_the_family():
                     "N10000_gas_bfloat16_mmap"]
     with pytest.raises(ValueError, match="ScalePoint.num_nodes must be >= 1000, got 10"):
         ScalePoint(10, "gas")
+
+
+def test_the_first_point_is_guarded_by_what_its_graph_alone_needs(tmp_path):
+    store = ScaleStore(tmp_path / "store")
+    executor = FakeExecutor(tmp_path)
+    run_scale([ScalePoint(10_000, "gas")], store, executor, memory_mb=50, log=lambda _: None)
+    assert executor.measured == []
+    partition = store.latest()["N10000_partition"]
+    assert partition["status"] == "skipped"
+    assert partition["reason"] == ("estimated peak 106 MiB (from the graph's features and edges "
+                                   "alone) exceeds the 50 MiB available")
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--nodes", "10000", "--memory-mb", "1"],
+     "--nodes 10000: the graph alone needs at least 106 MiB, more than the 1 MiB of "
+     "--memory-mb; no point fits (the smallest, 1000 nodes, needs 101 MiB)"),
+    (["--nodes", "10000", "1000000000000", "--memory-mb", "24000", "--dry-run"],
+     "--nodes 1000000000000: the graph alone needs at least 591278176 MiB, more than the "
+     "24000 MiB of --memory-mb; at most 40420913 nodes fit"),
+])
+def test_sizes_that_cannot_fit_are_refused_before_anything_runs(arguments, message, capsys,
+                                                                tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scale", *arguments, "--results", str(tmp_path / "store")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr() == ("", f"python -m visagnn scale: error: {message}\n")
+    assert not (tmp_path / "store").exists()

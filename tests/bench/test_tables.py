@@ -118,3 +118,22 @@ def test_the_reference_report_builds_without_warnings():
     staleness = tables.staleness_table(data).data
     oracle = staleness.xs("gas --exact-halo", level="variant")
     assert len(oracle) == 2 * data.runs["dataset"].nunique()  # light and heavy everywhere
+
+
+def test_diverged_runs_are_shown_as_diverged_not_as_a_score(tmp_path):
+    store = ResultsStore(tmp_path)
+    for spec in plan_runs("cora", ["gas", "visagnn-sum"], seeds=[0, 1], epochs=4):
+        result = fake_result(spec)
+        if spec.variant.method == "visagnn-sum":
+            result.summary.update(status="diverged", diverged_epoch=2, last_finite_loss=0.9)
+        store.record(spec, result)
+    data = report.load(tmp_path)
+    accuracy = tables.accuracy_table(data).data
+    assert accuracy.loc["visagnn-sum"].tolist() == ["diverged"]
+    assert accuracy.loc["gas"].tolist() == ["68.2 ± 0.3"]  # the finished runs keep theirs
+    counts = tables.runs_table(data).data.reset_index().set_index("variant")
+    assert counts.loc["visagnn-sum", ["ok", "diverged", "failed"]].tolist() == [0, 2, 0]
+    assert counts.loc["visagnn-sum", "test (%)"] == "—"
+    failures = tables.failures_table(data).data
+    assert failures["status"].tolist() == ["diverged", "diverged"]
+    assert set(failures["error"]) == {tables.DIVERGED}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.datasets.conftest import Mirror
 from visagnn.datasets import resolve_root
-from visagnn.datasets.root import DatasetFiles, find_dataset
+from visagnn.datasets.root import DatasetFiles, check_dataset_files, find_dataset
 from visagnn.datasets.sources import RemoteFile
 
 TOY = DatasetFiles(
@@ -143,3 +143,28 @@ def test_invalid_no_download_value_is_named(
     monkeypatch.setenv("VISAGNN_NO_DOWNLOAD", "maybe")
     with pytest.raises(ValueError, match="VISAGNN_NO_DOWNLOAD"):
         find_dataset(TOY, tmp_path, download=None)
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_data_root_that_is_a_file_is_said_before_any_download(
+    below: str, tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_toy(mirror, monkeypatch)
+    (tmp_path / "FILE").write_text("a file")
+    root = tmp_path / "FILE" / below if below else tmp_path / "FILE"
+    where = "is a file" if not below else f"lies under the file {tmp_path / 'FILE'}"
+    for check in (find_dataset, check_dataset_files):
+        with pytest.raises(FileNotFoundError) as error:
+            check(TOY, root, download=True)
+        assert str(error.value) == f"the data root {root} {where}, not a folder"
+    assert mirror.requests == []
+
+
+def test_checking_files_fetches_nothing_and_fails_only_without_downloads(
+    tmp_path: Path, mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_toy(mirror, monkeypatch)
+    check_dataset_files(TOY, tmp_path, download=True)  # downloadable: fine, not fetched
+    assert mirror.requests == [] and not (tmp_path / "Toy").exists()
+    with pytest.raises(FileNotFoundError, match="toy: missing under .*downloading is off"):
+        check_dataset_files(TOY, tmp_path, download=False)

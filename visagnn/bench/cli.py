@@ -3,23 +3,40 @@
 Where they write by default: the results store ``results/`` and the pages ``reports/``, both
 ignored by git, so that a user's grid never changes tracked files. The committed reference
 results live apart, in ``reports/reference/`` (written only by ``nox -s reference``).
+
+Everything is checked before anything trains: the arguments, the data of every dataset (present,
+or downloadable unless ``--no-download``), and the output folders (``--results`` and
+``--reports`` exist or can be created and written, ``--notebooks`` holds the notebooks). A bad
+one is one line per problem naming the flag, exit code 2.
+
+Exit codes of ``grid``: 0 when every run it planned is finished in the store (``ok``, ``oom``
+or ``diverged``); 1 when a run failed (a next grid tries it again); :data:`IN_FLIGHT` (3) when
+runs it planned are still being trained by another process on the same store (it skipped
+them: they are not in its report; its last line says how many); 2 for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from visagnn.bench import NOTEBOOKS
-from visagnn.bench.grid import GRIDS, Grid, check_datasets, check_methods
+from visagnn.bench.grid import GRIDS, Grid, check_datasets, check_methods, data_problems
 from visagnn.bench.runner import NotebookExecutor, render_reports, run_grid
-from visagnn.bench.store import ResultsStore
+from visagnn.bench.store import FINISHED, ResultsStore
+from visagnn.datasets.download import NO_DOWNLOAD_ENV
 from visagnn.flags import UsageError, flag_message
+from visagnn.utils.atomic_write import check_output_folder
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_THREADS = 1
+IN_FLIGHT = 3
+"""``grid``'s exit code when runs it planned are still being trained by another process."""
+GRID_NOTEBOOKS = ("experiment.ipynb", "report.ipynb")
+REPORT_NOTEBOOKS = ("report.ipynb",)
 
 
 def configure_grid(grid: argparse.ArgumentParser) -> None:
@@ -49,8 +66,11 @@ def configure_grid(grid: argparse.ArgumentParser) -> None:
                       help="data root (default: $VISAGNN_DATA, else ~/.cache/visagnn)")
     grid.add_argument("--force", action="store_true",
                       help="train again the runs that the results store has finished")
+    grid.add_argument("--no-download", action="store_true",
+                      help=f"never download a dataset (as ${NO_DOWNLOAD_ENV}=1): a missing one "
+                           "is an error before anything trains")
     grid.add_argument("--dry-run", action="store_true",
-                      help="list the grid's cells and runs, train nothing")
+                      help="check the data, list the grid's cells and runs, train nothing")
     _add_folders(grid)
     grid.set_defaults(handler=grid_command)
 
@@ -108,33 +128,84 @@ def make_grid(args: argparse.Namespace) -> Grid:
         raise UsageError(flag_message(str(exc), ("epochs", "device", "root"))) from None
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def check_notebooks(folder: Path, names: Sequence[str]) -> None:
+    """Raise UsageError naming ``--notebooks`` unless ``folder`` holds the notebooks ``names``."""
+    if not folder.is_dir():
+        raise UsageError(f"--notebooks {folder}: no such folder (it must hold "
+                         f"{', '.join(names)})")
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        raise UsageError(f"--notebooks {folder}: no {', '.join(missing)} there")
+
+
+def check_store(results: Path) -> ResultsStore:
+    """The store in ``results``, read once: a ``runs.jsonl`` that is a folder is a one-line
+    :class:`~visagnn.bench.store.StoreError`, lines that are not runs are reported now."""
+    store = ResultsStore(results)
+    store.latest()
+    return store
+
+
+def check_data(grid: Grid) -> None:
+    """Raise UsageError, one line per dataset, unless every dataset's data is there or can be
+    downloaded (:func:`~visagnn.bench.grid.data_problems`)."""
+    problems = data_problems(grid)
+    if problems:
+        raise UsageError("\n".join(problems))
+
+
 def grid_command(args: argparse.Namespace) -> int:
-    """Run the grid ``args`` ask for, then render its reports; 1 if a run failed."""
+    """Run the grid ``args`` ask for, then render its reports; the exit code is in the module
+    docstring."""
     grid = make_grid(args)
+    if args.no_download:  # this process's loads and the kernels' (they inherit it)
+        os.environ[NO_DOWNLOAD_ENV] = "1"
+    check_data(grid)
     runs = grid.runs()
-    print(f"grid {grid.name!r}: {len(grid.cells)} cells, {len(runs)} runs", flush=True)
+    header = f"grid {grid.name!r}: {len(grid.cells)} cells, {len(runs)} runs"
     if args.dry_run:
+        print(header)
         for cell in grid.cells:
             print(f"  {cell.name}: {len(cell.runs())} runs = {len(cell.methods)} variants × "
                   f"{len(cell.seeds)} seeds: {', '.join(cell.methods)}")
         return 0
-    executor = NotebookExecutor(args.notebooks, args.reports.resolve(), echo=args.jobs == 1,
+    check_notebooks(args.notebooks, GRID_NOTEBOOKS)
+    results = check_output_folder(args.results, "--results").resolve()
+    reports = check_output_folder(args.reports, "--reports").resolve()
+    store = check_store(results)
+    print(header, flush=True)
+    executor = NotebookExecutor(args.notebooks, reports, echo=args.jobs == 1,
                                 threads=args.threads or None)
-    outcomes = run_grid(grid, args.results.resolve(), executor, force=args.force,
-                        jobs=args.jobs)
-    index = render_reports(args.results, args.reports, args.notebooks)
-    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
-    latest = ResultsStore(args.results).latest()
-    failed_runs = sum(latest[spec.key]["status"] == "failed" for spec in runs
-                      if spec.key in latest)
-    print(f"reports: {index}" + (f" ({failed_runs} runs failed, {len(failed)} notebooks "
-                                 f"stopped; see the report)" if failed_runs else ""))
-    return 1 if failed_runs else 0
+    outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs)
+    index = render_reports(results, reports, args.notebooks)
+    stopped = sum(outcome.status == "failed" for outcome in outcomes)
+    latest = store.latest()
+    failed = sum(latest[spec.key]["status"] not in FINISHED for spec in runs
+                 if spec.key in latest)
+    elsewhere = sum(spec.key not in latest for spec in runs)
+    notes = []
+    if failed:
+        notes.append(f"{_count(failed, 'run')} failed, {_count(stopped, 'notebook')} stopped; "
+                     f"see the report")
+    if elsewhere:
+        notes.append(f"{_count(elsewhere, 'run')} still being trained by another process on "
+                     f"this store, not in this report: run the grid again when it ends")
+    print(f"reports: {index}" + (f" ({'; '.join(notes)})" if notes else ""))
+    return 1 if failed else IN_FLIGHT if elsewhere else 0
 
 
 def report_command(args: argparse.Namespace) -> int:
     """Render the pages of the store in ``args.results`` into ``args.reports``."""
     if not args.results.is_dir():
-        raise UsageError(f"--results {args.results}: no such folder")
-    print(f"reports: {render_reports(args.results, args.reports, args.notebooks)}")
+        raise UsageError(f"--results {args.results}: " + ("is a file, not a folder"
+                                                          if args.results.exists()
+                                                          else "no such folder"))
+    check_notebooks(args.notebooks, REPORT_NOTEBOOKS)
+    reports = check_output_folder(args.reports, "--reports")
+    check_store(args.results)
+    print(f"reports: {render_reports(args.results, reports, args.notebooks)}")
     return 0

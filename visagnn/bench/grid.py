@@ -30,6 +30,8 @@ from typing import Any
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
 from visagnn.bench.variants import Sweep, expand_variants
 from visagnn.datasets import DATASET_NAMES, load_dataset
+from visagnn.datasets.registry import check_dataset
+from visagnn.datasets.root import check_root, resolve_root
 from visagnn.methods import METHODS, resolve_config
 
 TABLE1_METHODS = ("sage", "fastgcn", "ladies", "clustergcn", "graphsaint", "sgc", "gcn", "gat",
@@ -300,6 +302,33 @@ def is_available(dataset: str, root: str | None) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     return True
+
+
+def data_problems(grid: Grid, download: bool | None = None) -> list[str]:
+    """One line per dataset of ``grid`` whose data is not there: its files are neither present
+    nor downloadable (``download``: as :func:`~visagnn.datasets.registry.check_dataset`), or
+    its ``.pt`` graph does not load; one line for a data root that is a file. Nothing is
+    downloaded; a named dataset's files are not read."""
+    problems: dict[str, None] = {}
+    checked: set[tuple[str, str | None]] = set()
+    for cell in grid.cells:
+        if (cell.dataset, cell.root) in checked:
+            continue
+        checked.add((cell.dataset, cell.root))
+        try:
+            if cell.dataset.lower() in DATASET_NAMES:
+                check_root(resolve_root(cell.root))
+        except FileNotFoundError as exc:
+            problems[f"--root {resolve_root(cell.root)}: {exc}"] = None
+            continue
+        try:
+            check_dataset(cell.dataset, cell.root, download)
+        except Exception as exc:  # a graph file fails in torch's or pickle's own words too
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            lead = f"{cell.dataset.lower()}: "
+            text = text[len(lead):] if text.lower().startswith(lead) else text
+            problems[f"--datasets {cell.dataset}: {text}"] = None
+    return list(problems)
 
 
 def staleness_studies(light_epochs: int, heavy_epochs: int,

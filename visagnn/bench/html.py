@@ -13,6 +13,7 @@ import pandas as pd
 from nbconvert import HTMLExporter
 
 from visagnn.bench.report import runs_provenance
+from visagnn.utils.atomic_write import atomic_write
 
 REGENERATE = (
     ("nox -s demo", "the small grid of this page's demo: the synthetic graph, plus Cora and "
@@ -45,11 +46,15 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; }
 table { border-collapse: collapse; } th, td { padding: 4px 12px; border-bottom: 1px solid #eee; }
 th { background: #f3f4f6; text-align: left; } td.n { text-align: right; }
 .failed { color: #b42318; font-weight: 600; } .oom { color: #b54708; font-weight: 600; }
+.diverged { color: #b54708; font-weight: 600; }
 .figures img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 """
 
 TEMPLATES = Path(__file__).parent / "templates"
 """nbconvert templates of the reports: ``offline`` (JupyterLab's, without CDN scripts)."""
+
+STATUSES = ("ok", "oom", "diverged", "failed")
+"""How a run can end, in the order the pages count them."""
 
 GLANCE_FIGURES = ("accuracy", "convergence")
 """Saved report figures (``figures/<name>*.png``) shown on the index page."""
@@ -73,8 +78,14 @@ def notebook_to_html(notebook: Path, target: Path, hide_input: bool = False) -> 
                             exclude_input_prompt=hide_input, exclude_output_prompt=hide_input)
     node = _drop_blank_streams(nbformat.read(notebook, as_version=4))
     body, _ = exporter.from_notebook_node(node)
-    target.write_text(body, encoding="utf-8")
+    _write_page(target, body)
     return target
+
+
+def _write_page(target: Path, text: str) -> None:
+    """Replace ``target`` whole (:func:`~visagnn.utils.atomic_write.atomic_write`)."""
+    with atomic_write(target, binary=True) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def _counts(runs: pd.DataFrame, dataset: str, parts: int, batch: int) -> dict[str, int]:
@@ -87,7 +98,7 @@ def _counts(runs: pd.DataFrame, dataset: str, parts: int, batch: int) -> dict[st
 
 def _status_cells(counts: dict[str, int]) -> str:
     cells = []
-    for status in ("ok", "oom", "failed"):
+    for status in STATUSES:
         value = counts.get(status, 0)
         css = f" {status}" if value and status != "ok" else ""
         cells.append(f'<td class="n{css}">{value}</td>')
@@ -116,9 +127,9 @@ def _experiments_table(reports: Path, runs: pd.DataFrame) -> str:
                     f"</td><td class='n'>{batch}</td>"
                     f"{_status_cells(_counts(runs, dataset, parts, batch))}"
                     f"<td><a href='{notebook.relative_to(reports)}'>.ipynb</a></td></tr>")
+    header = "".join(f"<th>{status}</th>" for status in STATUSES)
     return ("<table><tr><th>executed notebook</th><th>dataset</th><th>P</th><th>B</th>"
-            "<th>ok</th><th>oom</th><th>failed</th><th></th></tr>" + "".join(rows)
-            + "</table>")
+            f"{header}<th></th></tr>" + "".join(rows) + "</table>")
 
 
 def _figures(reports: Path) -> str:
@@ -139,7 +150,7 @@ def _origin(runs: pd.DataFrame, results: Path, reports: Path) -> str:
         rows.append(("runs", "none yet"))
     else:
         counts = runs["status"].value_counts()
-        statuses = ", ".join(f"{counts[s]} {s}" for s in ("ok", "oom", "failed") if s in counts)
+        statuses = ", ".join(f"{counts[s]} {s}" for s in STATUSES if s in counts)
         datasets = ", ".join(html.escape(d) for d in dict.fromkeys(runs["dataset"]))
         fields = runs_provenance(runs)
         rows += [
@@ -179,11 +190,11 @@ tries failed ones again.</p>
 <h2>At a glance</h2><div class="figures">{_figures(reports)}</div>
 <h2>Experiment notebooks</h2>
 <p>One executed copy of <code>notebooks/experiment.ipynb</code> per dataset and batch size B
-(of P METIS parts), with the number of runs that finished (ok), ran out of memory (oom) or
-raised (failed).</p>
+(of P METIS parts), with the number of runs that finished (ok), ran out of memory (oom), whose
+loss became NaN or infinite (diverged) or that raised (failed).</p>
 {_experiments_table(reports, runs)}
 </body></html>
 """
     index = reports / "index.html"
-    index.write_text(page, encoding="utf-8")
+    _write_page(index, page)
     return index

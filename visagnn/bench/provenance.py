@@ -29,14 +29,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware(device: str) -> str:
+def hardware(device: str, threads: int | None = None) -> str:
     """E.g. ``"NVIDIA H100 80GB HBM3"`` on CUDA, ``"Intel(R) Xeon(R) ... (2 CPUs, 1 torch
-    thread)"`` on CPU, where the number of threads changes the timings."""
+    thread)"`` on CPU, where the number of threads changes the timings: ``threads``, the run's
+    when it ran in another process (a kernel), else this process's."""
     torch_device = torch.device(device)
     if torch_device.type == "cuda":
         return torch.cuda.get_device_name(torch_device)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = torch.get_num_threads()
+    threads = threads or torch.get_num_threads()
     return f"{cpu_name()} ({cpus} CPUs, {threads} torch thread{'s' * (threads > 1)})"
 
 
@@ -60,11 +61,12 @@ def commit() -> str:
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
-def provenance(device: str) -> dict[str, Any]:
-    """The fields every stored run carries: ``hardware``, ``host``, ``commit``, ``date`` (UTC,
-    ISO 8601) and the versions of Python and torch."""
+def provenance(device: str, threads: int | None = None) -> dict[str, Any]:
+    """The fields every stored run carries: ``hardware`` (with ``threads``, see
+    :func:`hardware`), ``host``, ``commit``, ``date`` (UTC, ISO 8601) and the versions of
+    Python and torch."""
     return {
-        "hardware": hardware(device),
+        "hardware": hardware(device, threads),
         "host": platform.node(),
         "commit": commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

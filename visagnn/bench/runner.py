@@ -11,12 +11,18 @@ Output in ``reports/``::
     report.ipynb, report.html      the executed report notebook (tables and figures)
     figures/*.png                  the report's figures
     experiments/<cell>.ipynb/.html one executed experiment notebook per cell
+
+Every page and notebook is written beside its target and renamed into place, and grids that
+share a reports folder render it one at a time (:func:`render_lock`), so a reader never sees a
+half-written page or an empty notebook.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +35,14 @@ from visagnn.bench.html import build_index, notebook_to_html
 from visagnn.bench.report import load
 from visagnn.bench.store import ResultsStore
 
+RENDER_LOCK = ".render.lock"
+
 
 class CellExecutor(Protocol):
-    """Trains a cell's unfinished runs (all with ``force``) into the store in ``results``."""
+    """Trains a cell's unfinished runs (all with ``force``) into the store in ``results``, with
+    ``threads`` torch CPU threads per run (``None``: torch's default)."""
+
+    threads: int | None
 
     def __call__(self, cell: Cell, results: Path, force: bool) -> None: ...
 
@@ -107,7 +118,7 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
             for spec in pending:
                 if spec.key not in recorded:
                     store.record_failure(spec, f"the experiment notebook stopped: {error}",
-                                         str(exc))
+                                         str(exc), threads=executor.threads)
             log(f"{header}: the notebook stopped: {error}")
             return CellOutcome(cell, len(specs), len(pending), "failed", error)
         if jobs > 1:
@@ -118,14 +129,33 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
         return list(pool.map(run_cell, range(1, len(grid.cells) + 1), grid.cells))
 
 
+@contextlib.contextmanager
+def render_lock(reports: Path) -> Iterator[None]:
+    """Hold ``reports/.render.lock`` (an exclusive ``flock``) while the block runs: grids
+    sharing a reports folder render it one at a time (a figure folder is emptied and refilled
+    by each render)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    with (reports / RENDER_LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def render_reports(results: Path, reports: Path, notebooks: Path = NOTEBOOKS) -> Path:
     """Execute the report notebook on the store in ``results``, convert it and any executed
-    experiment notebook without an up-to-date HTML copy, and write ``reports/index.html``.
+    experiment notebook without an up-to-date HTML copy, and write ``reports/index.html``,
+    holding :func:`render_lock`.
 
     Raises the report notebook's error after the index page is written.
     """
     results, reports = Path(results).resolve(), Path(reports).resolve()
-    reports.mkdir(parents=True, exist_ok=True)
+    with render_lock(reports):
+        return _render(results, reports, notebooks)
+
+
+def _render(results: Path, reports: Path, notebooks: Path) -> Path:
     figures = reports / "figures"
     shutil.rmtree(figures, ignore_errors=True)  # figures of results that are gone must go
     executed = reports / "report.ipynb"

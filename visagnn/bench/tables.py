@@ -3,7 +3,7 @@
 Each builder takes a :class:`~visagnn.bench.report.ReportData` and returns a pandas ``Styler``,
 or ``None`` when the store holds nothing for it. Cells show mean ± std over seeds; the best value
 of each column (of each row in Table 5) is bold; a cell whose runs all ran out of memory or
-failed says ``OOM`` or ``failed``; the caption says where the numbers come from.
+failed says ``OOM``, ``diverged`` or ``failed``; the caption says where the numbers come from.
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ def significant(value: float, digits: int = 3) -> str:
 
 
 def status_text(statuses: pd.Series) -> str:
-    """What a table shows where no run finished: ``OOM`` or ``failed``."""
-    return "OOM" if (statuses == "oom").any() else "failed"
+    """What a table shows where no run finished: ``OOM``, ``diverged`` (the loss became NaN or
+    infinite: no score to show) or ``failed``."""
+    if (statuses == "oom").any():
+        return "OOM"
+    return "diverged" if (statuses == "diverged").any() else "failed"
 
 
 def styled(text: pd.DataFrame, values: pd.DataFrame, caption: str,
@@ -379,6 +382,7 @@ def runs_table(data: ReportData) -> Styler | None:
             "dataset": dataset, "P": parts, "B": batch, "variant": variant,
             "ok": int((frame["status"] == "ok").sum()),
             "oom": int((frame["status"] == "oom").sum()),
+            "diverged": int((frame["status"] == "diverged").sum()),
             "failed": int((frame["status"] == "failed").sum()),
             "test (%)": mean_std(finished["score"]), "val (%)": mean_std(finished["val_score"]),
             "epochs": f"{pd.to_numeric(finished['epochs']).mean():.0f}" if len(finished)
@@ -397,6 +401,10 @@ def runs_table(data: ReportData) -> Styler | None:
     return styled(table.set_index(["dataset", "P", "B", "variant"]), table, caption, best=None)
 
 
+DIVERGED = "the loss became NaN or infinite"
+"""The error column of a diverged run whose record gives none."""
+
+
 def first_line(error: object, limit: int = 300) -> str:
     """The first line of an error message (the rest is in the store's ``details``)."""
     text = error.strip() if isinstance(error, str) else ""
@@ -404,19 +412,23 @@ def first_line(error: object, limit: int = 300) -> str:
 
 
 def failures_table(data: ReportData) -> Styler | None:
-    """Runs that ran out of memory or failed, with their error."""
+    """Runs that ran out of memory, diverged or failed, with their error."""
     runs = data.runs
-    if runs.empty or "error" not in runs:
+    if runs.empty:
         return None
     failed = runs[runs["status"] != "ok"]
     if failed.empty:
         return None
+    failed = failed if "error" in failed else failed.assign(error=None)  # diverged runs only
     table = failed[["dataset", "variant", "num_parts", "batch_parts", "seed", "status", "error",
                     "date"]].rename(columns={"num_parts": "P", "batch_parts": "B"})
-    table = table.assign(error=[first_line(error) for error in table["error"]],
+    table = table.assign(error=[first_line(error) or (DIVERGED if status == "diverged" else "")
+                                for error, status in zip(table["error"], table["status"],
+                                                         strict=True)],
                          date=[str(date)[:16].replace("T", " ") for date in table["date"]])
-    caption = ("Runs that ran out of memory (oom) or raised (failed); a grid tries failed "
-               "runs again. " + provenance_note(failed))
+    caption = ("Runs that ran out of memory (oom), whose loss became NaN or infinite "
+               "(diverged) or that raised (failed); a grid tries failed runs again. "
+               + provenance_note(failed))
     return (styled(table.reset_index(drop=True), table, caption, best=None)
             .set_properties(subset=["error"], **{"text-align": "left", "max-width": "40em"})
             .hide(axis="index"))

@@ -9,12 +9,16 @@ from typing import Any
 
 from visagnn.datasets.custom import load_custom
 from visagnn.datasets.graph_dataset import GraphDataset
-from visagnn.datasets.heterophilous import HETEROPHILOUS_METRICS, load_heterophilous
-from visagnn.datasets.mag240m import load_mag240m
-from visagnn.datasets.ogbn import OGBN_LAYOUTS, load_ogbn
-from visagnn.datasets.planetoid import PLANETOID_NAMES, load_planetoid
-from visagnn.datasets.reddit import load_reddit
-from visagnn.datasets.root import resolve_root
+from visagnn.datasets.heterophilous import (
+    HETEROPHILOUS_METRICS,
+    heterophilous_files,
+    load_heterophilous,
+)
+from visagnn.datasets.mag240m import MAG240M_FILES, load_mag240m
+from visagnn.datasets.ogbn import OGBN_LAYOUTS, load_ogbn, ogbn_files
+from visagnn.datasets.planetoid import PLANETOID_NAMES, load_planetoid, planetoid_files
+from visagnn.datasets.reddit import REDDIT_FILES, load_reddit
+from visagnn.datasets.root import DatasetFiles, check_dataset_files, resolve_root
 from visagnn.datasets.synthetic import SyntheticConfig, load_synthetic
 
 SYNTHETIC = "synthetic"
@@ -26,8 +30,37 @@ _FILE_LOADERS: dict[str, Callable[[str, Path, bool | None], GraphDataset]] = {
     "mag240m": load_mag240m,
 }
 
+_FILES: dict[str, Callable[[str, Path], DatasetFiles]] = {
+    **dict.fromkeys(PLANETOID_NAMES, lambda name, root: planetoid_files(name)),
+    **dict.fromkeys(HETEROPHILOUS_METRICS, lambda name, root: heterophilous_files(name)),
+    "reddit": lambda name, root: REDDIT_FILES,
+    **dict.fromkeys(OGBN_LAYOUTS, ogbn_files),
+    "mag240m": lambda name, root: MAG240M_FILES,
+}
+"""The files each loader of :data:`_FILE_LOADERS` reads."""
+
 DATASET_NAMES: tuple[str, ...] = (SYNTHETIC, *_FILE_LOADERS)
 """Every name :func:`load_dataset` accepts (lowercase; names are matched case-insensitively)."""
+
+
+def check_dataset(name_or_path: str | os.PathLike[str],
+                  root: str | os.PathLike[str] | None = None,
+                  download: bool | None = None) -> None:
+    """Raise what :func:`load_dataset` would for data that is not there, before any work: a
+    named dataset's files are present or may be downloaded (nothing is fetched or read; see
+    :func:`~visagnn.datasets.root.check_dataset_files`), a ``.pt`` graph loads.
+
+    Raises:
+        FileNotFoundError: the data root is a file, or files are missing and downloads off.
+        ValueError: for an unknown name, or a ``.pt`` file that is not a readable graph.
+    """
+    text = os.fspath(name_or_path)
+    name = text.lower()
+    if name in _FILES:
+        check_dataset_files(_FILES[name](name, resolve_root(root)), resolve_root(root),
+                            download)
+    elif name != SYNTHETIC:
+        load_dataset(text)
 
 
 def load_dataset(

@@ -62,6 +62,56 @@ class DatasetFiles:
         return [name for name in self.files if not (root / self.folder / name).is_file()]
 
 
+def check_root(root: Path) -> None:
+    """Raise FileNotFoundError when the data root ``root`` is a file or lies under one (before
+    any download is tried)."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == root else f"lies under the file {existing}"
+        raise FileNotFoundError(f"the data root {root} {where}, not a folder")
+
+
+def _locate(spec: DatasetFiles, root: Path) -> Path | None:
+    """``root / spec.folder`` or the same folder under the cache's download folder, where it
+    holds every file of ``spec``; ``None`` where neither does."""
+    check_root(root)
+    if not spec.missing(root):
+        return root / spec.folder
+    fallback = cache_folder(DOWNLOAD_CACHE)
+    return None if spec.missing(fallback) else fallback / spec.folder
+
+
+def _not_there(spec: DatasetFiles, root: Path) -> tuple[str, str]:
+    """What is missing where, and the URL it comes from, for messages."""
+    where = f"{spec.dataset}: missing under {root / spec.folder}: {', '.join(spec.missing(root))}"
+    family = spec.remotes[0].family
+    source = spec.remotes[0].url if len(spec.remotes) == 1 else f"{base_url(family)}/<file name>"
+    return where, source
+
+
+def _downloads_off(spec: DatasetFiles, root: Path) -> FileNotFoundError:
+    where, source = _not_there(spec, root)
+    return FileNotFoundError(
+        f"{where}; they come from {source}; downloading is off (download=False or "
+        f"${NO_DOWNLOAD_ENV}=1): pass download=True or unset ${NO_DOWNLOAD_ENV} to "
+        f"download them, or put the files there"
+    )
+
+
+def check_dataset_files(spec: DatasetFiles, root: Path, download: bool | None) -> None:
+    """Raise what :func:`find_dataset` would raise before downloading: the files of ``spec`` are
+    found, or may be downloaded (nothing is fetched here).
+
+    Raises:
+        FileNotFoundError: when the data root is a file, or the files are missing and
+            downloads are off.
+    """
+    if _locate(spec, root) is None and not downloads_allowed(download):
+        raise _downloads_off(spec, root)
+
+
 def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
     """The folder holding every file of ``spec``: ``root / spec.folder``, else the same folder
     under the cache's download folder, else a fresh download.
@@ -75,23 +125,16 @@ def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
     Raises:
         FileNotFoundError: one line naming the missing files, where they were expected, the
             URL they come from, and why they could not be fetched: downloads forbidden, host
-            unreachable, or a download that did not provide them.
+            unreachable, or a download that did not provide them; or saying that the data
+            root is a file (before any download is tried).
     """
-    missing = spec.missing(root)
-    if not missing:
-        return root / spec.folder
-    fallback = cache_folder(DOWNLOAD_CACHE)
-    if not spec.missing(fallback):
-        return fallback / spec.folder
-    where = f"{spec.dataset}: missing under {root / spec.folder}: {', '.join(missing)}"
-    family = spec.remotes[0].family
-    source = spec.remotes[0].url if len(spec.remotes) == 1 else f"{base_url(family)}/<file name>"
+    found = _locate(spec, root)
+    if found is not None:
+        return found
     if not downloads_allowed(download):
-        raise FileNotFoundError(
-            f"{where}; they come from {source}; downloading is off (download=False or "
-            f"${NO_DOWNLOAD_ENV}=1): pass download=True or unset ${NO_DOWNLOAD_ENV} to "
-            f"download them, or put the files there"
-        )
+        raise _downloads_off(spec, root)
+    where, source = _not_there(spec, root)
+    fallback = cache_folder(DOWNLOAD_CACHE)
     target = root if can_create_folder(root / spec.folder) else fallback
     try:
         for remote in spec.remotes:
@@ -101,8 +144,8 @@ def find_dataset(spec: DatasetFiles, root: Path, download: bool | None) -> Path:
         raise FileNotFoundError(
             f"{where}; downloading them from {source} failed ({_reason(error)}): check the "
             f"connection "
-            f"or set ${mirror_env(family)} to a mirror's base URL, put the files there, or set "
-            f"${NO_DOWNLOAD_ENV}=1 to never download"
+            f"or set ${mirror_env(spec.remotes[0].family)} to a mirror's base URL, put the "
+            f"files there, or set ${NO_DOWNLOAD_ENV}=1 to never download"
         ) from error
     still_missing = spec.missing(target)
     if still_missing:

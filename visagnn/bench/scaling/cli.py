@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from visagnn.bench import NOTEBOOKS
-from visagnn.bench.scaling.estimate import estimate_peak
+from visagnn.bench.scaling.estimate import estimate_peak, lower_bound_mb, nodes_that_fit
 from visagnn.bench.scaling.family import (
     DEFAULT_METHODS,
     MIN_NODES,
@@ -28,6 +28,8 @@ from visagnn.config import device_type
 from visagnn.flags import UsageError
 from visagnn.history.store import HistoryDtype, HistoryPlace
 from visagnn.methods import METHODS
+from visagnn.utils.atomic_write import check_output_folder
+from visagnn.utils.memory import available_memory_mb
 
 DEFAULT_RESULTS = Path("results/scale")
 DEFAULT_REPORTS = Path("reports/scale")
@@ -128,8 +130,27 @@ def make_points(args: argparse.Namespace) -> list[ScalePoint]:
         raise UsageError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
     if args.memory_mb is not None and args.memory_mb <= 0:
         raise UsageError(f"--memory-mb must be > 0, got {args.memory_mb:g}")
+    check_fits(args.nodes, args.memory_mb)
     return [ScalePoint(nodes, method, args.history_dtype, args.history_storage, args.device)
             for nodes in args.nodes for method in args.methods]
+
+
+def check_fits(nodes: list[int], memory_mb: float | None) -> None:
+    """Raise UsageError naming ``--nodes`` for sizes whose graph alone
+    (:func:`~visagnn.bench.scaling.estimate.lower_bound_mb`) exceeds ``memory_mb`` (default:
+    the memory available now), saying how many nodes fit."""
+    limit = memory_mb if memory_mb is not None else available_memory_mb(torch.device("cpu"))
+    large = sorted({size for size in nodes if lower_bound_mb(size) > limit})
+    if large:
+        where = "of --memory-mb" if memory_mb is not None else "available"
+        fit = nodes_that_fit(limit)
+        fits = (f"at most {fit} nodes fit" if fit >= MIN_NODES
+                else f"no point fits (the smallest, {MIN_NODES} nodes, needs "
+                     f"{lower_bound_mb(MIN_NODES):.0f} MiB)")
+        raise UsageError(
+            f"--nodes {' '.join(map(str, large))}: the graph alone needs at least "
+            f"{lower_bound_mb(large[0]):.0f} MiB, more than the {limit:.0f} MiB {where}; "
+            f"{fits}")
 
 
 def scale_command(args: argparse.Namespace) -> int:
@@ -143,8 +164,15 @@ def scale_command(args: argparse.Namespace) -> int:
             estimate = estimate_peak(point, latest.values())
             state = latest[point.key]["status"] if point.key in latest else "not measured"
             print(f"{point.key}: P={num_parts(point.num_nodes)}, {state}, estimated peak "
-                  + (f"{estimate.peak_mb:.0f} MiB" if estimate else "unknown"))
+                  f"{estimate.peak_mb:.0f} MiB (from {estimate.reference})")
         return 0
+    results_flag, reports_flag = (("--reference", "--reference") if args.reference
+                                  else ("--results", "--reports"))
+    check_output_folder(results, results_flag)
+    check_output_folder(reports, reports_flag)
+    if not (args.notebooks / "scale.ipynb").is_file():
+        raise UsageError(f"--notebooks {args.notebooks}: no scale.ipynb there")
+    store.latest()  # a points.jsonl that is a folder: one line, before anything runs
     if args.threads > 0:  # the provenance of skipped and failed points names it
         torch.set_num_threads(args.threads)
     recorded = run_scale(points, store, SubprocessExecutor(args.threads), force=args.force,

@@ -18,7 +18,8 @@ parts). So
 
 Generating the graph, building the method and METIS (a partition point) hold nothing but the
 graph's own data: all of :math:`p_k - m_0` grows with :math:`N`. Without a smaller reference
-there is no estimate, and the point runs.
+the estimate is :func:`lower_bound_mb`, what any point of that size must hold, so that the first
+point of a run is guarded too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from visagnn.bench.scaling.family import BATCH_PARTS, ScalePoint, num_parts
+from visagnn.bench.scaling.family import BATCH_PARTS, PRODUCTS_SHAPE, ScalePoint, num_parts
 from visagnn.bench.scaling.measure import METHOD_PHASES, PARTITION_PHASES
 from visagnn.methods.partition_batches import inference_parts
 
@@ -36,6 +37,30 @@ TRAINING_BATCH_PHASES = ("epoch", "pyg_epoch")
 INFERENCE_BATCH_PHASES = ("fill", "inference")
 HELD = ("features_mb", "graph_mb", "histories_mb", "model_mb")
 """The breakdown's tensors a method holds throughout."""
+
+
+BASE_MB = 100.0
+"""A lower bound of a point's process before its graph exists: a Python interpreter with torch
+imported (the measured ``base_mb`` of every point is several times more)."""
+LOWER_BOUND = "the graph's features and edges alone"
+""":attr:`Estimate.reference` of :func:`lower_bound_mb`."""
+
+
+def node_bytes() -> float:
+    """Bytes every node of the family's graph holds at least: its float32 features and, per
+    undirected edge (half its degree), the two int64 ids of the edge list."""
+    return 4 * PRODUCTS_SHAPE.num_features + 8 * 2 * PRODUCTS_SHAPE.avg_degree / 2
+
+
+def lower_bound_mb(num_nodes: int) -> float:
+    """What a point of ``num_nodes`` nodes needs at least, in MiB: :data:`BASE_MB` and
+    :func:`node_bytes` per node (no model, histories, batch or METIS workspace counted)."""
+    return BASE_MB + num_nodes * node_bytes() / 2**20
+
+
+def nodes_that_fit(memory_mb: float) -> int:
+    """The most nodes whose :func:`lower_bound_mb` is within ``memory_mb``."""
+    return max(int((memory_mb - BASE_MB) * 2**20 / node_bytes()), 0)
 
 
 @dataclass(frozen=True)
@@ -73,12 +98,12 @@ def held_mb(record: dict[str, Any], phase: str) -> float | None:
     return held + record["exact_outputs_mb"] if phase in INFERENCE_BATCH_PHASES else held
 
 
-def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estimate | None:
-    """The estimated peak RSS of ``point`` (see the module docstring), ``None`` without a
-    smaller finished point to extrapolate from."""
+def estimate_peak(point: ScalePoint, records: Iterable[dict[str, Any]]) -> Estimate:
+    """The estimated peak RSS of ``point`` (see the module docstring): extrapolated from a
+    smaller finished point, else :func:`lower_bound_mb`."""
     reference = reference_point(point, records)
     if reference is None:
-        return None
+        return Estimate(lower_bound_mb(point.num_nodes), LOWER_BOUND)
     nodes = reference["num_nodes"]
     growth = point.num_nodes / nodes
     training = point.batch_nodes / ScalePoint(nodes, point.method).batch_nodes

@@ -106,7 +106,7 @@ def planned(points: Sequence[ScalePoint]) -> list[ScalePoint]:
 
 
 def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]], available_mb: float,
-                estimate: Estimate | None) -> str | None:
+                estimate: Estimate) -> str | None:
     """Why ``point`` should not run now (see the module docstring), ``None`` if it should."""
     if not point.is_partition:
         partition = latest.get(point.partition_point().key)
@@ -117,7 +117,7 @@ def skip_reason(point: ScalePoint, latest: dict[str, dict[str, Any]], available_
                 and ScalePoint(point.num_nodes, record["method"], record["history_dtype"],
                                record["history_storage"], record.get("device", "cpu")) == point):
             return f"the smaller point {record['key']} was killed ({record['error']})"
-    if estimate is not None and estimate.peak_mb > available_mb:
+    if estimate.peak_mb > available_mb:
         return (f"estimated peak {estimate.peak_mb:.0f} MiB (from {estimate.reference}) "
                 f"exceeds the {available_mb:.0f} MiB available")
     return None
@@ -145,8 +145,7 @@ def run_scale(points: Sequence[ScalePoint], store: ScaleStore, executor: PointEx
             torch.device("cpu"))
         estimate = estimate_peak(point, latest.values())
         context = {"available_mb": available, "note": note,
-                   "estimated_peak_mb": estimate.peak_mb if estimate else None,
-                   "estimated_from": estimate.reference if estimate else None}
+                   "estimated_peak_mb": estimate.peak_mb, "estimated_from": estimate.reference}
         reason = skip_reason(point, latest, available, estimate)
         if reason is not None:
             log(f"{header}: skipped: {reason}")

@@ -43,7 +43,7 @@ class ScaleStore:
     def latest(self) -> dict[str, dict[str, Any]]:
         """The last line of every key, in the order the keys first appeared."""
         latest: dict[str, dict[str, Any]] = {}
-        for row in read_lines(self.path):
+        for row in read_lines(self.path, what="point record"):
             latest[row["key"]] = row
         return latest
 
