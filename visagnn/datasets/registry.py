@@ -15,12 +15,14 @@ from visagnn.datasets.ogbn import OGBN_LAYOUTS, load_ogbn
 from visagnn.datasets.planetoid import PLANETOID_NAMES, load_planetoid
 from visagnn.datasets.reddit import load_reddit
 from visagnn.datasets.root import resolve_root
+from visagnn.datasets.shchur import SHCHUR_NAMES, load_shchur
 from visagnn.datasets.synthetic import SyntheticConfig, load_synthetic
 
 SYNTHETIC = "synthetic"
 _FILE_LOADERS: dict[str, Callable[[str, Path, bool | None], GraphDataset]] = {
     **dict.fromkeys(PLANETOID_NAMES, load_planetoid),
     **dict.fromkeys(HETEROPHILOUS_METRICS, load_heterophilous),
+    **dict.fromkeys(SHCHUR_NAMES, load_shchur),
     "reddit": load_reddit,
     **dict.fromkeys(OGBN_LAYOUTS, load_ogbn),
     "mag240m": load_mag240m,
