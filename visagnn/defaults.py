@@ -127,6 +127,16 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "ogbn-papers100m": {EVERY: dict(hidden_channels=64, heads=4, num_layers=3, dropout=0.2,
                                     weight_decay=0.0, epochs=100, num_parts=1000,
                                     batch_parts=100)},
+    # Shchur et al. (2018)'s graphs (visagnn/datasets/shchur.py), with either split: the GAT
+    # width of Reddit and ogbn-arxiv (64 x 4), parts of about 170 (Computers), 230 (CS), 430
+    # (Physics) and 190 (Photo, 40 parts) nodes, ten parts a batch.
+    **{
+        f"{graph}{split}": {EVERY: dict(hidden_channels=64, heads=4, dropout=0.5, epochs=200,
+                                        num_parts=num_parts, batch_parts=10)}
+        for graph, num_parts in (("coauthor-cs", 80), ("coauthor-physics", 80),
+                                 ("amazon-computers", 80), ("amazon-photo", 40))
+        for split in ("", "-sparse")
+    },
 }
 
 

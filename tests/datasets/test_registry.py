@@ -20,6 +20,14 @@ def test_dataset_names() -> None:
         "minesweeper",
         "tolokers",
         "questions",
+        "coauthor-cs",
+        "coauthor-physics",
+        "amazon-computers",
+        "amazon-photo",
+        "coauthor-cs-sparse",
+        "coauthor-physics-sparse",
+        "amazon-computers-sparse",
+        "amazon-photo-sparse",
         "reddit",
         "ogbn-arxiv",
         "ogbn-products",
@@ -51,3 +59,11 @@ def test_root_defaults_to_environment_variable(
     monkeypatch.setenv("VISAGNN_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=f"missing under {tmp_path / 'CiteSeer'}:"):
         load_dataset("citeseer")
+
+
+def test_every_named_dataset_says_which_files_it_reads():
+    """The grid checks a dataset's files before anything trains: a loader without a file list
+    would be checked by loading it whole."""
+    from visagnn.datasets import registry
+
+    assert set(registry._FILES) == set(registry._FILE_LOADERS)

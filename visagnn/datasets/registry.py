@@ -19,12 +19,14 @@ from visagnn.datasets.ogbn import OGBN_LAYOUTS, load_ogbn, ogbn_files
 from visagnn.datasets.planetoid import PLANETOID_NAMES, load_planetoid, planetoid_files
 from visagnn.datasets.reddit import REDDIT_FILES, load_reddit
 from visagnn.datasets.root import DatasetFiles, check_dataset_files, resolve_root
+from visagnn.datasets.shchur import SHCHUR_NAMES, SPARSE_SUFFIX, load_shchur, shchur_files
 from visagnn.datasets.synthetic import SyntheticConfig, load_synthetic
 
 SYNTHETIC = "synthetic"
 _FILE_LOADERS: dict[str, Callable[[str, Path, bool | None], GraphDataset]] = {
     **dict.fromkeys(PLANETOID_NAMES, load_planetoid),
     **dict.fromkeys(HETEROPHILOUS_METRICS, load_heterophilous),
+    **dict.fromkeys(SHCHUR_NAMES, load_shchur),
     "reddit": load_reddit,
     **dict.fromkeys(OGBN_LAYOUTS, load_ogbn),
     "mag240m": load_mag240m,
@@ -33,6 +35,8 @@ _FILE_LOADERS: dict[str, Callable[[str, Path, bool | None], GraphDataset]] = {
 _FILES: dict[str, Callable[[str, Path], DatasetFiles]] = {
     **dict.fromkeys(PLANETOID_NAMES, lambda name, root: planetoid_files(name)),
     **dict.fromkeys(HETEROPHILOUS_METRICS, lambda name, root: heterophilous_files(name)),
+    **dict.fromkeys(SHCHUR_NAMES,
+                    lambda name, root: shchur_files(name.removesuffix(SPARSE_SUFFIX))),
     "reddit": lambda name, root: REDDIT_FILES,
     **dict.fromkeys(OGBN_LAYOUTS, ogbn_files),
     "mag240m": lambda name, root: MAG240M_FILES,

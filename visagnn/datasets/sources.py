@@ -18,6 +18,8 @@ BASE_URLS: dict[str, str] = {
     "planetoid": "https://github.com/kimiyoung/planetoid/raw/master/data",
     # PyG's HeterophilousGraphDataset.url: <name>.npz of Platonov et al. (2023)
     "heterophilous": "https://github.com/yandex-research/heterophilous-graphs/raw/main/data",
+    # PyG's Coauthor.url and Amazon.url: the .npz files of Shchur et al. (2018)
+    "shchur": "https://github.com/shchur/gnn-benchmark/raw/master/data/npz",
     # PyG's Reddit.url: DGL's reddit.zip
     "reddit": "https://data.dgl.ai/dataset",
     # the url row of ogb's nodeproppred/master.csv: one zip per dataset
