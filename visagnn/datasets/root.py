@@ -19,7 +19,7 @@ from pathlib import Path
 
 from visagnn.datasets.download import NO_DOWNLOAD_ENV, downloads_allowed, fetch
 from visagnn.datasets.sources import RemoteFile, base_url, mirror_env
-from visagnn.utils.cache import cache_folder, can_create_folder
+from visagnn.utils.cache import cache_folder, can_create_folder, not_a_folder
 
 DATA_ROOT_ENV = "VISAGNN_DATA"
 DOWNLOAD_CACHE = "data"
@@ -65,11 +65,8 @@ class DatasetFiles:
 def check_root(root: Path) -> None:
     """Raise FileNotFoundError when the data root ``root`` is a file or lies under one (before
     any download is tried)."""
-    existing = root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = "is a file" if existing == root else f"lies under the file {existing}"
+    where = not_a_folder(root)
+    if where is not None:
         raise FileNotFoundError(f"the data root {root} {where}, not a folder")
 
 

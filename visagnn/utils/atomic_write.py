@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from visagnn.flags import UsageError
-from visagnn.utils.cache import is_writable_folder
+from visagnn.utils.cache import is_writable_folder, nearest_existing, not_a_folder
 
 
 class OutputError(OSError):
@@ -54,12 +54,10 @@ def check_output_folder(path: str | Path, flag: str) -> Path:
     if str(path).strip() == "":
         raise UsageError(f"{flag}: an empty path is not a folder")
     folder = Path(path).expanduser()
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = "is a file" if existing == folder else f"lies under the file {existing}"
+    where = not_a_folder(folder)
+    if where is not None:
         raise UsageError(f"{flag} {path}: {where}, not a folder")
+    existing = nearest_existing(folder)
     if not is_writable_folder(existing):
         raise UsageError(f"{flag} {path}: {existing} is not writable")
     try:

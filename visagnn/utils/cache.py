@@ -37,12 +37,27 @@ def is_writable_folder(path: Path) -> bool:
     )
 
 
-def can_create_folder(path: Path) -> bool:
-    """Whether ``path`` is a writable folder or could be made under one."""
+def nearest_existing(path: Path) -> Path:
+    """``path`` itself if it exists, else its closest ancestor that does: where a folder at
+    ``path`` would be made."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    return is_writable_folder(existing)
+    return existing
+
+
+def not_a_folder(path: Path) -> str | None:
+    """Why no folder can be at ``path`` (``"is a file"``, ``"lies under the file F"``), or
+    ``None`` where it is one or could be made."""
+    existing = nearest_existing(path)
+    if existing.is_dir():
+        return None
+    return "is a file" if existing == path else f"lies under the file {existing}"
+
+
+def can_create_folder(path: Path) -> bool:
+    """Whether ``path`` is a writable folder or could be made under one."""
+    return is_writable_folder(nearest_existing(path))
 
 
 def cache_folder(subfolder: str) -> Path:
