@@ -24,9 +24,10 @@ EPOCHS = 4
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """METIS partitions go to a temporary cache (notebook kernels inherit the variable)."""
+def bench_cache(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """METIS partitions go to a temporary cache shared by the bench tests (notebook kernels
+    inherit the variable); the session's ``VISAGNN_NO_DOWNLOAD=1`` still holds."""
     monkeypatch.setenv("VISAGNN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     yield
 

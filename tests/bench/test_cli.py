@@ -16,7 +16,8 @@ from visagnn.cli import main
 REPO = Path(__file__).parents[2]
 
 
-def test_grid_dry_run_lists_cells_and_runs(capsys):
+def test_grid_dry_run_lists_cells_and_runs(capsys, monkeypatch):
+    monkeypatch.delenv("VISAGNN_NO_DOWNLOAD")  # ogbn-arxiv downloadable; a dry run fetches none
     assert main(["grid", "--grid", "paper", "--datasets", "ogbn-arxiv", "--methods", "gas",
                  "visagnn-sum", "--seeds", "2", "--dry-run"]) == 0
     out = capsys.readouterr().out
