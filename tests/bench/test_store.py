@@ -29,6 +29,23 @@ def test_runs_and_epochs_round_trip_and_load_with_pandas(tmp_path):
     assert store.finished_keys() == {spec.key for spec in specs}
 
 
+def test_non_finite_numbers_are_stored_as_strict_json_nulls(tmp_path):
+    store = ResultsStore(tmp_path)
+    (spec,) = plan_runs("cora", ["gas"], epochs=4)
+    result = fake_result(spec)
+    result.records[0]["loss"] = float("nan")
+    result.summary["test"] = float("inf")
+    store.record(spec, result)
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the store"))
+
+    (run,) = [strict(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    epochs = [strict(line) for line in
+              (tmp_path / "epochs" / f"{spec.key}.jsonl").read_text().splitlines()]
+    assert run["test"] is None and epochs[0]["loss"] is None and epochs[1]["loss"] == 0.5
+
+
 def test_a_rerun_replaces_a_failure_and_the_last_line_wins(tmp_path):
     store = ResultsStore(tmp_path)
     (spec,) = plan_runs("cora", ["gas"], epochs=4)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from visagnn.flags import UsageError
+from visagnn.run.records import to_json
 from visagnn.run.summary import run_summary
 from visagnn.utils.atomic_write import atomic_write
 
@@ -74,14 +75,14 @@ RUN_COLUMNS = ("key", "dataset", "method", "variant", "seed", "num_parts", "batc
 def _write_lines_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     with atomic_write(path) as handle:
         for row in rows:
-            handle.write(json.dumps(row) + "\n")
+            handle.write(to_json(row) + "\n")
 
 
 def append_line(path: Path, row: dict[str, Any]) -> dict[str, Any]:
     """Append ``row`` as one JSON line to ``path`` in one write, under an exclusive ``flock``,
     and fsync it: concurrent writers never interleave, and a crash loses at most this line."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(row, default=str) + "\n"
+    line = to_json(row, default=str) + "\n"
     with path.open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0, os.SEEK_END)

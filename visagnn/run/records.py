@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ def finite_or_none(payload: Any) -> Any:
     return payload
 
 
-def to_json(payload: Any, indent: int | None = None) -> str:
+def to_json(payload: Any, indent: int | None = None,
+            default: Callable[[Any], Any] | None = None) -> str:
     """``payload`` as strict JSON, non-finite floats as ``null``: the one encoder of run
-    outputs (``epochs.jsonl``, ``summary.json``, the summary ``run`` prints)."""
-    return json.dumps(finite_or_none(payload), indent=indent, allow_nan=False)
+    outputs (``epochs.jsonl``, ``summary.json``, the summary ``run`` prints, the results
+    store's lines); ``default`` encodes what JSON has no type for, as in :func:`json.dumps`."""
+    return json.dumps(finite_or_none(payload), indent=indent, allow_nan=False, default=default)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
