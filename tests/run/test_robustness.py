@@ -333,3 +333,20 @@ def test_a_bad_flag_from_a_shell_is_one_line_without_traceback():
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert completed.stderr == ("python -m visagnn run: error: argument --lr: expected a "
                                 "finite number, got 'nan'\n")
+
+
+@pytest.mark.parametrize(("method", "backbone", "heads_counted"),
+                         [("gas", "gat", 4), ("gas", "gcn", 1), ("gcn", None, 1),
+                          ("sage", None, 1), ("gat", None, 4)])
+def test_the_width_bound_counts_heads_only_where_the_width_is_per_head(method, backbone,
+                                                                      heads_counted):
+    from visagnn.datasets import load_dataset
+    from visagnn.methods import resolve_config
+    from visagnn.run.command import width_mb
+
+    dataset = load_dataset("synthetic", num_nodes=300)
+    overrides = {"backbone": backbone} if backbone else {}
+    config = resolve_config("synthetic", method, hidden_channels=10, heads=4, **overrides)
+    data = dataset.data
+    assert width_mb(config, dataset) == pytest.approx(
+        4 * (data.num_nodes + data.num_features) * 10 * heads_counted / 2**20)

@@ -91,13 +91,19 @@ def check_settings(method: str, names: Iterable[str]) -> None:
                              f"to --method {', '.join(setting_methods(name))}")
 
 
+def width_is_per_head(method: str, backbone: str) -> bool:
+    """Whether ``hidden_channels`` is a width per attention head for ``method`` (its layers are
+    GAT layers: the ``backbone`` it builds, or its own) rather than a layer's whole width."""
+    cls = method_class(method)
+    return backbone == "gat" if cls.backbones else cls.per_head_width
+
+
 def _layer_defaults(dataset: str, method: str, backbone: str,
                     own: dict[str, Any]) -> dict[str, Any]:
     """The width of a method whose layers have no heads and whose blocks give none: the
     dataset's ``hidden_channels × heads`` (:mod:`visagnn.defaults`)."""
     cls = method_class(method)
-    per_head = backbone == "gat" if cls.backbones else cls.per_head_width
-    if per_head or not cls.hidden_layers or "hidden_channels" in own:
+    if width_is_per_head(method, backbone) or not cls.hidden_layers or "hidden_channels" in own:
         return {}
     run = {"hidden_channels": RunConfig.hidden_channels, "heads": RunConfig.heads,
            **dataset_defaults(dataset)}

@@ -33,6 +33,7 @@ from visagnn.flags import (
     flag_spelling,
 )
 from visagnn.methods import METHODS, make_options, resolve_config
+from visagnn.methods.registry import width_is_per_head
 from visagnn.run.records import to_json
 from visagnn.run.train import load_run_dataset, run
 from visagnn.utils.atomic_write import check_output_folder
@@ -212,14 +213,14 @@ def check_bounds(config: RunConfig, threads: int) -> None:
 def width_mb(config: RunConfig, dataset: GraphDataset) -> float:
     r"""A lower bound on the memory of a run's width, in MiB:
     :math:`4 (N + F) \cdot C h` bytes for ``N`` nodes, ``F`` features and hidden layers of
-    ``C`` channels times ``h`` heads (1 for the gcn backbone), float32.
+    ``C`` channels times ``h`` heads (1 where the width is not per head), float32.
 
     Every method's evaluation computes a hidden layer for all ``N`` nodes (:math:`N C h`
     floats), and its first layer holds an ``F`` by :math:`C h` weight; the run needs more
     (other layers, histories, activations, the optimizer's state), so a width this bound
     already rules out cannot run.
     """
-    heads = 1 if config.backbone == "gcn" else config.heads
+    heads = config.heads if width_is_per_head(config.method, config.backbone) else 1
     data = dataset.data
     return FLOAT_BYTES * (data.num_nodes + data.num_features) * config.hidden_channels \
         * heads / 2**20
