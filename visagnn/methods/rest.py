@@ -54,13 +54,15 @@ class REST(HistoricalMethod):
     gradient, its halo read from the histories as they are, and pushes every hidden layer's
     in-batch rows at the step's iteration (:meth:`HistoricalModel.push_clean_rows`). With
     ``refresh_every=1`` and one batch's parts, histories are written twice per step instead of
-    once, the paper's forward-to-backward ratio of 2. The sweep draws from its own random
+    once: two forward passes per backward pass. The sweep draws from its own random
     generator (:data:`SWEEP_SEED_OFFSET`), so the training batches are GAS's: with
     ``refresh_every=0`` the run is GAS's step for step. With ``refresh_parts = num_parts`` the
     pass is an exact full-graph forward, so every step reads exact halo rows (the oracle's).
 
-    REST-IS (the paper's variant that picks what to refresh by node importance) is not built:
-    its rule is not in the text available to us.
+    Only the paper's abstract and summaries were available to us, not its algorithm: the
+    frequency (``refresh_every``), the parts a pass covers and their sweep are our choices.
+    REST-IS (the paper's variant that also weighs nodes by importance) is not built, for the
+    same reason.
     """
 
     name = "rest"
