@@ -92,3 +92,14 @@ def test_s3_runs_with_the_cli_settings(tmp_path):
     result = run(config, {"floor": 0.5}, progress=False)
     assert len(result.records) == 3
     assert all(0 <= record["test"] <= 1 for record in result.records)
+
+
+def test_prefetching_reads_the_scores_before_the_epoch_and_trains_bit_identically(tmp_path):
+    path = write_community_graph(tmp_path / "graph.pt")
+    runs = {}
+    for prefetching in (False, True):
+        config = resolve_config(str(path), "s3", num_parts=8, batch_parts=1, hidden_channels=4,
+                                heads=2, epochs=3, refresh_histories=False, prefetch=prefetching)
+        runs[prefetching] = [{k: v for k, v in record.items() if not k.endswith(("_s", "_mb"))}
+                             for record in run(config, progress=False).records]
+    assert runs[True] == runs[False]
