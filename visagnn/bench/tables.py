@@ -317,8 +317,9 @@ def staleness_table(data: ReportData) -> Styler | None:
     values = table.pop("mean")
     best = pd.DataFrame({"test (%)": values})
     caption = ("Staleness: GAS, its exact-halo oracle (`--exact-halo`: halo rows recomputed "
-               "with the current weights at every step, no staleness at all), GAS without "
-               "refreshing its histories at evaluations, and VISAGNN with our defaults, in the "
+               "with the current weights at every step, no staleness at all), GAS and S3's "
+               "stalest-first schedule without refreshing their histories at evaluations, "
+               "REST's forward-only refresh passes, and VISAGNN with our defaults, in the "
                "paper's form and ablated, at P parts and B parts per batch (B=10 light, B=1 "
                "heavy staleness). Δ GAS is the difference of mean test scores; the oracle's "
                "gain is its Δ GAS, and a variant's share of it says how much of what perfect "

@@ -233,6 +233,10 @@ class PartitionBatchLoader:
             order = torch.randperm(len(self._fixed), generator=self.generator)
             yield from (self._fixed[index] for index in order.tolist())
             return
-        order = torch.randperm(self.batcher.num_parts, generator=self.generator)
-        for group in order.split(self.batch_parts):
+        for group in self.part_order().split(self.batch_parts):
             yield self.batcher.batch(torch.sort(group).values)
+
+    def part_order(self) -> Tensor:
+        """The order in which an epoch with ``shuffle`` groups the parts, ``batch_parts`` at a
+        time: a uniform random permutation (a subclass may weight it)."""
+        return torch.randperm(self.batcher.num_parts, generator=self.generator)

@@ -69,11 +69,7 @@ class PartitionBatchMethod(Method):
         self.x = self.parted.x
         self.train_mask = self.parted.train_mask
         batcher = SubgraphBatcher(self.parted.graph, self.parted.partition)
-        generator = torch.Generator().manual_seed(config.seed)
-        self.loader = PartitionBatchLoader(
-            batcher, config.batch_parts, shuffle=self.shuffle_batches, generator=generator,
-            shuffle_fixed=True,
-        )
+        self.loader = self.build_loader(batcher, torch.Generator().manual_seed(config.seed))
         self.inference_loader = PartitionBatchLoader(
             batcher, inference_parts(config.num_parts, config.batch_parts,
                                      self.parted.graph.num_edges), shuffle=False)
@@ -85,6 +81,15 @@ class PartitionBatchMethod(Method):
     @property
     def backbone(self) -> Backbone:
         return self.model.backbone
+
+    def build_loader(self, batcher: SubgraphBatcher,
+                     generator: torch.Generator) -> PartitionBatchLoader:
+        """The training batches: ``batch_parts`` parts each, grouped anew every epoch (fixed
+        groups in a new order without :attr:`shuffle_batches`), drawn from ``generator``. Built
+        before the model, so a loader that reads the model must do it lazily."""
+        return PartitionBatchLoader(batcher, self.config.batch_parts,
+                                    shuffle=self.shuffle_batches, generator=generator,
+                                    shuffle_fixed=True)
 
     def build_backbone(self) -> Backbone:
         """``--backbone``: GAT (``heads`` × ``hidden_channels`` wide), or GCN normalised by the
