@@ -122,6 +122,13 @@ class HistoricalMethod(PartitionBatchMethod):
             self.model.refresh_histories(exact, self.clock)
         return self.parted.to_original_order(exact[-1])
 
+    def history_placement(self) -> str:
+        """Where the histories are and why (:class:`~visagnn.history.store.StoragePlacement`,
+        e.g. ``device (histories 2,431 MiB of 120,000 MiB free)``: ``auto`` chose device
+        memory)."""
+        histories = self.model.histories
+        return str(histories[0].placement) if histories else "none (no hidden layer)"
+
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also every history the model and its policy hold (the layers', LMC's gradients and
         logits, VISAGNN's previous logits) with its per-node state."""
