@@ -263,17 +263,26 @@ class History:
         """Bytes of :meth:`tensors`."""
         return sum(tensor.nbytes for tensor in self.tensors())
 
-    def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
+    def push(self, n_id: Tensor, values: Tensor, iteration: int,
+             host_n_id: Tensor | None = None) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``; staged, the
         rows reach the store in the background
-        (:class:`~visagnn.history.staging.StagedTransfers`)."""
-        self.transfers.push(n_id.to(self.storage_device), values.detach())
+        (:class:`~visagnn.history.staging.StagedTransfers`). ``host_n_id``, the same ids on the
+        CPU (:attr:`SubgraphBatch.host_n_id`), index rows stored on the CPU without copying
+        device ids to the host, which would wait for the device."""
+        self.transfers.push(self.store_index(n_id, host_n_id), values.detach())
         self.last_push[n_id.to(self.device)] = iteration
 
-    def pull(self, n_id: Tensor) -> Tensor:
+    def pull(self, n_id: Tensor, host_n_id: Tensor | None = None) -> Tensor:
         """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
-        them), every earlier push of these rows included."""
-        return self.transfers.pull(n_id.to(self.storage_device))
+        them), every earlier push of these rows included; ``host_n_id`` as in :meth:`push`."""
+        return self.transfers.pull(self.store_index(n_id, host_n_id))
+
+    def store_index(self, n_id: Tensor, host_n_id: Tensor | None) -> Tensor:
+        """``n_id`` where the rows are stored: ``host_n_id`` for rows on the CPU when given."""
+        if host_n_id is not None and self.storage_device.type == "cpu":
+            return host_n_id
+        return n_id.to(self.storage_device)
 
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
