@@ -1,7 +1,7 @@
-"""A training step of a historical method does not wait for the device: no device-to-host
-synchronisation in its forward, loss and backward pass (counted here on the CPU with a stand-in
-for device tensors, and under CUDA's sync debug mode where a GPU is present), and the history
-where ``--history-storage auto`` put the histories, in the run summary."""
+"""A training step of a historical method waits for the device only where its backbone and its
+loss value do: no device-to-host synchronisation in its history work (counted here on the CPU
+with a stand-in for device tensors, and under CUDA's sync debug mode where a GPU is present),
+and where ``--history-storage auto`` put the histories, as the run summary says."""
 
 from __future__ import annotations
 
