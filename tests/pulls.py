@@ -14,10 +14,10 @@ def count_pulled_rows(histories: list[History]) -> list[int]:
     holds the counts, one per history, as they grow."""
     counts = [0] * len(histories)
 
-    def counting(index: int, pull: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
-        def pull_counted(n_id: Tensor) -> Tensor:
+    def counting(index: int, pull: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        def pull_counted(n_id: Tensor, host_n_id: Tensor | None = None) -> Tensor:
             counts[index] += n_id.numel()
-            return pull(n_id)
+            return pull(n_id, host_n_id)
         return pull_counted
 
     for index, history in enumerate(histories):

@@ -90,9 +90,10 @@ class RunConfig:
         download: download a named dataset whose files are missing (default True, unless
             ``$VISAGNN_NO_DOWNLOAD`` is set; see :func:`visagnn.datasets.load_dataset`).
         history_storage: where the historical methods keep their histories (see
-            :class:`~visagnn.history.store.HistoryStorage`): ``auto`` (default: RAM on CPU, pinned
-            RAM on CUDA), ``ram``, ``pinned`` (CUDA only), ``device`` (device memory) or
-            ``mmap`` (a memory-mapped file in the cache folder, gone when the run ends).
+            :class:`~visagnn.history.store.HistoryStorage`): ``auto`` (default: RAM on CPU; on
+            CUDA device memory where the histories fit, else pinned RAM), ``ram``, ``pinned``
+            (CUDA only), ``device`` (device memory) or ``mmap`` (a memory-mapped file in the cache
+            folder, gone when the run ends).
         history_dtype: the histories' storage dtype: ``float32`` (default), ``float16`` or
             ``bfloat16`` (half the memory; pulls return float32).
         eval_every: evaluate (exact inference, model selection) every this many epochs and

@@ -1,6 +1,9 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
+from tests.devices import CUDA, needs_cuda
 from visagnn.graph.batch import PartitionBatchLoader, SubgraphBatcher
 from visagnn.graph.csr import CSRGraph
 from visagnn.graph.partition import Partition, partition_graph
@@ -106,3 +109,35 @@ def test_restrict_keeps_the_chosen_rows_and_every_edge_into_them(batcher):
     assert sorted(map(tuple, restricted.n_id[restricted.edge_index].t().tolist())) == sorted(
         zip(source[into].tolist(), target[into].tolist(), strict=True))
     assert int(restricted.edge_index[1].max()) < restricted.batch_size
+
+
+def test_a_batch_off_the_cpu_keeps_host_ids_equal_to_its_device_ids(batcher):
+    batch = batcher.batch(torch.tensor([2, 5]))
+    assert batch.host_n_id is None and batch.host_ids is batch.n_id
+    moved = batch.to("meta")  # a device other than the CPU, without one
+    assert moved.n_id.device.type == "meta" and moved.n_id.shape == batch.n_id.shape
+    assert torch.equal(moved.host_ids, batch.n_id) and moved.host_ids.device.type == "cpu"
+    assert torch.equal(moved.host_batch_nodes, batch.batch_nodes)
+    assert torch.equal(moved.host_halo_nodes, batch.halo_nodes)
+    on_cpu = batch.to("cpu")
+    assert on_cpu.host_n_id is None and torch.equal(on_cpu.host_halo_nodes, batch.halo_nodes)
+
+
+def test_batches_cut_from_a_batch_drop_its_host_ids(batcher):
+    batch = batcher.batch(torch.tensor([1, 3]))
+    with_host = replace(batch, host_n_id=batch.n_id.clone())
+    keep = torch.arange(batch.num_nodes - batch.batch_size) % 2 == 0
+    assert with_host.keep_halo(keep).host_n_id is None
+    assert with_host.restrict(torch.tensor([0, 2]))[0].host_n_id is None
+
+
+@needs_cuda
+def test_on_cuda_a_batch_keeps_pinned_host_ids_equal_to_its_device_ids(batcher):
+    batch = batcher.batch(torch.tensor([0, 4, 7]))
+    moved = batch.to(CUDA, non_blocking=True)
+    assert moved.n_id.is_cuda and moved.host_n_id.is_pinned()
+    assert torch.equal(moved.host_n_id, moved.n_id.cpu())
+    assert torch.equal(moved.host_halo_nodes, moved.halo_nodes.cpu())
+    assert moved.to(CUDA).host_n_id is moved.host_n_id  # pinned already: no second copy
+    back = moved.to("cpu")
+    assert back.host_n_id is None and back.n_id is moved.host_n_id  # not copied back

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from visagnn.history.criteria import raw_criterion, staleness_criterion
+from tests.methods.test_hot_path import DeviceTensor, on_device, put_state_on_device
+from visagnn.history.criteria import CRITERIA, masked_mean, raw_criterion, staleness_criterion
 from visagnn.history.store import History
 
 
@@ -54,3 +55,37 @@ def test_drift_is_the_last_rate_times_the_persistence():
 def test_drift_needs_a_history_that_tracks_it():
     with pytest.raises(ValueError, match="track_drift"):
         raw_criterion(History(3, 2), 1, "drift")
+
+
+def test_the_masked_mean_is_the_mean_of_the_selected_values_on_either_path():
+    values = torch.tensor([0.5, float("nan"), 2.0, 0.0, 4.0])
+    mask = torch.tensor([True, False, True, False, True])
+    none = torch.zeros(5, dtype=torch.bool)
+    assert masked_mean(values, mask, 1.0) == values[mask].mean()
+    assert masked_mean(values, none, 1.0) == 1.0
+    on_cuda = masked_mean(on_device(values), on_device(mask), 1.0)  # the masked-sum path
+    assert torch.allclose(on_cuda.as_subclass(torch.Tensor), values[mask].mean())
+    assert masked_mean(on_device(values), on_device(none), 1.0).item() == 1.0
+    assert math.isnan(masked_mean(on_device(values), on_device(none), float("nan")).item())
+
+
+@pytest.mark.parametrize("criterion", CRITERIA)
+@pytest.mark.parametrize("observed", [True, False])
+def test_on_cuda_the_criterion_waits_for_nothing_and_agrees_with_the_cpu(criterion, observed):
+    history = History(num_nodes=40, dim=3, track_drift=True)
+    generator = torch.Generator().manual_seed(2)
+    history.fill(torch.randn(40, 3, generator=generator), iteration=0)
+    if observed:  # rates, gradient norms and pushes known for some rows only
+        history.refresh(torch.randn(40, 3, generator=generator), iteration=4)
+        history._drift_rate[::3] = float("nan")
+        history.record_grad_norm(torch.arange(0, 40, 2), torch.rand(20, generator=generator))
+        history.push(torch.arange(5, 25), torch.zeros(20, 3), iteration=7)
+    n_id = torch.randperm(40, generator=generator)[:15]
+    iteration = 7 if observed else 0  # unobserved: every row just written, no positive value
+    on_cpu = staleness_criterion(history, n_id, iteration, criterion)
+    put_state_on_device(history)
+    DeviceTensor.waits.clear()
+    stood_in = staleness_criterion(history, on_device(n_id), iteration, criterion)
+    assert DeviceTensor.waits == []
+    assert torch.allclose(stood_in.as_subclass(torch.Tensor), on_cpu, rtol=1e-6, atol=0)
+    assert bool(on_cpu.gt(0).any()) == (observed or criterion == "grad")

@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from tests.devices import CUDA, needs_cuda, push_thread_held, stage_transfers_on_cpu
-from visagnn.history.store import History, HistoryStorage, layer_histories
+from visagnn.history.store import (
+    History,
+    HistoryStorage,
+    StoragePlacement,
+    history_nbytes,
+    layer_histories,
+)
 
 
 def test_push_pull_round_trip():
@@ -112,12 +118,59 @@ def test_a_memory_mapped_history_leaves_no_file_behind(tmp_path, monkeypatch):
 
 def test_places_resolve_by_device():
     cpu = torch.device("cpu")
-    assert HistoryStorage().resolve(cpu) == HistoryStorage("device").resolve(cpu) == "ram"
-    assert HistoryStorage("auto").resolve(torch.device("cuda")) == "pinned"
+    assert HistoryStorage().choose(cpu, 2**50) == StoragePlacement("ram", "CPU device")
+    assert HistoryStorage("device").choose(cpu, 1).place == "ram"
+    assert str(HistoryStorage("mmap").choose(CUDA, 1, free_memory=lambda device: 0)) == (
+        "mmap (asked for)")
     with pytest.raises(ValueError, match="CUDA"):
         History(4, 2, storage=HistoryStorage("pinned"))
     with pytest.raises(ValueError, match="dtype"):
         HistoryStorage(dtype="float64")
+
+
+def test_auto_on_cuda_takes_device_memory_up_to_three_quarters_of_the_free_memory():
+    free = {}
+
+    def free_memory(device: torch.device) -> int:
+        free["asked"] = device
+        return 4 * 2**30
+
+    fits = HistoryStorage().choose(CUDA, 3 * 2**30, free_memory)
+    assert free["asked"] == CUDA
+    assert str(fits) == "device (histories 3,072 MiB of 4,096 MiB free)"
+    over = HistoryStorage(dtype="bfloat16").choose(CUDA, 3 * 2**30 + 1, free_memory)
+    assert str(over) == "pinned (histories 3,072 MiB over 75% of 4,096 MiB free)"
+    assert HistoryStorage("pinned").choose(CUDA, 1, free_memory).place == "pinned"
+
+
+@pytest.mark.parametrize(("track_drift", "keep_velocity"),
+                         [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_history_nbytes_counts_every_tensor_the_histories_hold(track_drift, keep_velocity, dtype):
+    storage = HistoryStorage(dtype=dtype)
+    histories = layer_histories(40, [6, 3], storage=storage, track_drift=track_drift,
+                                keep_velocity=keep_velocity)
+    for history in histories:  # two refreshes: every drift tensor exists
+        history.fill(torch.zeros(40, history.dim))
+        history.refresh(torch.ones(40, history.dim), iteration=2)
+    assert history_nbytes(40, [6, 3], storage.torch_dtype, track_drift, keep_velocity) == sum(
+        history.nbytes for history in histories)
+
+
+def test_layer_histories_choose_one_place_for_all_layers_together(monkeypatch):
+    asked = []
+
+    def choose(self, device, nbytes, free_memory):
+        asked.append((device, nbytes, free_memory(device)))
+        return StoragePlacement("ram", "every layer")
+
+    monkeypatch.setattr(HistoryStorage, "choose", choose)
+    histories = layer_histories(50, [8, 4], track_drift=True, free_memory=lambda device: 123)
+    assert asked == [(torch.device("cpu"), history_nbytes(50, [8, 4], torch.float32, True), 123)]
+    assert [str(history.placement) for history in histories] == ["ram (every layer)"] * 2
+    twin = histories[0].empty_like()
+    assert twin.placement == histories[0].placement and twin.storage == HistoryStorage("ram")
+    assert len(asked) == 1  # the twin takes its place, it does not choose anew
 
 
 @needs_cuda

@@ -23,12 +23,19 @@ class SubgraphBatch:
     Example: a path ``0 - 1 - 2 - 3`` in parts ``{0, 1}`` and ``{2, 3}``; the batch of part 0 has
     ``n_id = [0, 1, 2]``, ``batch_size = 2``, halo ``[2]`` and the edges ``1→0, 0→1, 2→1`` as
     ``edge_index = [[1, 0, 2], [0, 1, 1]]``.
+
+    A batch moved to a device (:meth:`to`) keeps ``host_n_id``, the CPU ids it was moved from
+    (pinned on CUDA): rows stored on the CPU are indexed with them
+    (:meth:`~visagnn.history.store.History.push`, ``pull``), so that no step copies device ids
+    back to the host, which would wait for the work queued on the device. ``None`` where
+    ``n_id`` is on the CPU (:attr:`host_ids` is then ``n_id``).
     """
 
     n_id: Tensor
     batch_size: int
     edge_index: Tensor
     parts: Tensor
+    host_n_id: Tensor | None = None
 
     @property
     def num_nodes(self) -> int:
@@ -42,11 +49,40 @@ class SubgraphBatch:
     def halo_nodes(self) -> Tensor:
         return self.n_id[self.batch_size :]
 
+    @property
+    def host_ids(self) -> Tensor | None:
+        """``n_id`` on the CPU: :attr:`host_n_id`, or ``n_id`` itself where it is on the CPU;
+        ``None`` for a device batch without a host copy (:meth:`keep_halo`'s)."""
+        if self.host_n_id is not None:
+            return self.host_n_id
+        return self.n_id if self.n_id.device.type == "cpu" else None
+
+    @property
+    def host_batch_nodes(self) -> Tensor | None:
+        """:attr:`batch_nodes` on the CPU (see :attr:`host_ids`)."""
+        host = self.host_ids
+        return None if host is None else host[: self.batch_size]
+
+    @property
+    def host_halo_nodes(self) -> Tensor | None:
+        """:attr:`halo_nodes` on the CPU (see :attr:`host_ids`)."""
+        host = self.host_ids
+        return None if host is None else host[self.batch_size :]
+
     def to(self, device: torch.device | str, non_blocking: bool = False) -> SubgraphBatch:
+        """The batch on ``device``; off the CPU it keeps its CPU ids as :attr:`host_n_id`, pinned
+        on CUDA (the device copy is then made from the pinned ids, so ``non_blocking`` holds).
+        Back on the CPU, ``n_id`` is the host copy: the ids are not copied back."""
+        device = torch.device(device)
+        host = self.host_ids
+        if host is not None and device.type == "cuda" and not host.is_pinned():
+            host = host.pin_memory()
+        source = self.n_id if host is None else host
         return replace(
             self,
-            n_id=self.n_id.to(device, non_blocking=non_blocking),
+            n_id=source.to(device, non_blocking=non_blocking),
             edge_index=self.edge_index.to(device, non_blocking=non_blocking),
+            host_n_id=None if device.type == "cpu" else host,
         )
 
     def induced_edge_index(self) -> Tensor:
@@ -70,7 +106,8 @@ class SubgraphBatch:
         nor their edges; the kept halo rows follow the in-batch nodes in their order.
 
         Example: the path batch of the class docstring with ``keep = [False]`` has
-        ``n_id = [0, 1]`` and the edges ``1→0, 0→1``.
+        ``n_id = [0, 1]`` and the edges ``1→0, 0→1``. The kept rows are known where ``keep``
+        is, so a device batch comes back without :attr:`host_n_id`.
         """
         kept = keep.nonzero().flatten()
         relabel = torch.full((self.num_nodes,), -1, dtype=torch.long, device=keep.device)
@@ -83,6 +120,7 @@ class SubgraphBatch:
             self,
             n_id=torch.cat([self.batch_nodes, self.halo_nodes[kept]]),
             edge_index=local[:, local[0] >= 0],
+            host_n_id=None,
         )
 
     def restrict(self, rows: Tensor) -> tuple[SubgraphBatch, Tensor]:
@@ -108,7 +146,7 @@ class SubgraphBatch:
         relabel = torch.full((self.num_nodes,), -1, dtype=torch.long, device=device)
         relabel[kept] = torch.arange(kept.numel(), device=device)
         restricted = replace(self, n_id=self.n_id[kept], batch_size=rows.numel(),
-                             edge_index=relabel[torch.stack([source, target])])
+                             edge_index=relabel[torch.stack([source, target])], host_n_id=None)
         return restricted, kept
 
     def halo_neighbourhood(self, graph: CSRGraph) -> tuple[Tensor, Tensor]:

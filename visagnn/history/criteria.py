@@ -20,6 +20,22 @@ Criterion = Literal["grad", "persistence", "drift"]
 CRITERIA: tuple[Criterion, ...] = ("grad", "persistence", "drift")
 
 
+def masked_mean(values: Tensor, mask: Tensor, empty: float) -> Tensor:
+    """The mean of ``values[mask]`` as a 0-dim tensor, ``empty`` where ``mask`` selects nothing.
+
+    Selecting ``values[mask]`` needs the count of selected entries on the host: on a CUDA tensor
+    that waits for the device, every layer and step. There the mean is the masked sum over the
+    masked count, which stays on the device; on the CPU the entries are selected first, the
+    summation order of every recorded CPU run (the two sum in different orders, so they differ
+    in the last bits, as any two summation orders do).
+    """
+    if values.is_cuda:
+        count = mask.sum()
+        return torch.where(count > 0, torch.where(mask, values, 0).sum() / count, empty)
+    selected = values[mask]
+    return selected.mean() if selected.numel() else values.new_tensor(empty)
+
+
 def raw_criterion(history: History, iteration: int, criterion: Criterion) -> Tensor:
     r"""The criterion :math:`r_j` of all ``N`` nodes at ``iteration``.
 
@@ -35,10 +51,11 @@ def raw_criterion(history: History, iteration: int, criterion: Criterion) -> Ten
       the others, and every node rate 1 while none is known, which is ``persistence``. Needs a
       history made with ``track_drift``.
     """
-    if criterion == "grad":
-        seen = history.grad_norm[history.grad_seen]
-        unseen = seen.max() if seen.numel() else history.grad_norm.new_tensor(1.0)
-        return torch.where(history.grad_seen, history.grad_norm, unseen)
+    if criterion == "grad":  # a masked maximum: exact in any order, and no host wait
+        seen = history.grad_seen
+        largest = torch.where(seen, history.grad_norm, float("-inf")).max()
+        unseen = torch.where(seen.any(), largest, 1.0)
+        return torch.where(seen, history.grad_norm, unseen)
     persistence = history.persistence(iteration).to(history.grad_norm.dtype)
     if criterion == "persistence":
         return persistence
@@ -46,8 +63,7 @@ def raw_criterion(history: History, iteration: int, criterion: Criterion) -> Ten
         if not history.track_drift:
             raise ValueError("the drift criterion needs a History made with track_drift=True")
         rate = history.drift_rate
-        known = rate[~rate.isnan()]
-        fallback = known.mean() if known.numel() else rate.new_tensor(1.0)
+        fallback = masked_mean(rate, ~rate.isnan(), 1.0)
         return torch.where(rate.isnan(), fallback, rate) * persistence
     raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
 
@@ -70,8 +86,7 @@ def staleness_criterion(
     and every :math:`s_j` is 0 while no node has a positive value.
     """
     raw = raw_criterion(history, iteration, criterion)
-    positive = raw[raw > 0]
+    positive = raw > 0
     values = raw[n_id.to(raw.device)]
-    if positive.numel() == 0:
-        return torch.zeros_like(values)
-    return torch.log1p(values / positive.mean())
+    scale = masked_mean(raw, positive, float("nan"))
+    return torch.where(positive.any(), torch.log1p(values / scale), 0)

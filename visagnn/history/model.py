@@ -83,12 +83,13 @@ class HistoricalModel(nn.Module):
                 return out
             self.halo_policy.before_push(index, batch)
             if self.push_rows == "train":
-                self.histories[index].push(batch.batch_nodes, out, clock.iteration)
+                self.histories[index].push(batch.batch_nodes, out, clock.iteration,
+                                           batch.host_batch_nodes)
             self.capture_grad_norm(index, batch.batch_nodes, out)
             inp = self.halo_policy.next_input(index, inp, out, batch, clock)
             if self.halo_policy.writes_halo:
                 self.histories[index].push(batch.halo_nodes, inp.x[batch.batch_size :],
-                                           clock.iteration)
+                                           clock.iteration, batch.host_halo_nodes)
         raise AssertionError("unreachable: a backbone has at least one layer")
 
     @torch.no_grad()
@@ -100,9 +101,10 @@ class HistoricalModel(nn.Module):
         inp = LayerInput(x, batch.edge_index, batch.n_id, batch.batch_size)
         for index, history in enumerate(self.histories):
             out = self.backbone.layer(index, inp)[: batch.batch_size]
-            history.push(batch.batch_nodes, out, clock.iteration)
-            inp = LayerInput(torch.cat([out, history.pull(batch.halo_nodes)]), batch.edge_index,
-                             batch.n_id, batch.batch_size)
+            history.push(batch.batch_nodes, out, clock.iteration, batch.host_batch_nodes)
+            halo = history.pull(batch.halo_nodes, batch.host_halo_nodes)
+            inp = LayerInput(torch.cat([out, halo]), batch.edge_index, batch.n_id,
+                             batch.batch_size)
         self.backbone.train(training)
 
     def capture_grad_norm(self, index: int, nodes: Tensor, fresh: Tensor) -> None:

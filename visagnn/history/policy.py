@@ -55,7 +55,7 @@ class HaloPolicy:
         then the halo's rows. ``inp`` is layer ``index``'s own input, which policies that
         compute halo rows from it (GraphFM's momentum, LMC's incomplete embeddings) read.
         History ``index`` already holds ``fresh`` (with ``push_rows="train"``)."""
-        halo = self.histories[index].pull(batch.halo_nodes)
+        halo = self.histories[index].pull(batch.halo_nodes, batch.host_halo_nodes)
         return LayerInput(torch.cat([fresh, halo]), batch.edge_index, batch.n_id,
                           batch.batch_size)
 

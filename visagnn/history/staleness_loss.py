@@ -43,7 +43,8 @@ class StalenessLoss:
         channels: width of the final layer (the logits).
         device: compute device.
         storage: where and in which dtype the store keeps its rows (see
-            :class:`~visagnn.history.store.HistoryStorage`; default: RAM on CPU, pinned on CUDA).
+            :class:`~visagnn.history.store.HistoryStorage`; default: RAM on CPU; on CUDA device
+            memory where it fits, else pinned RAM).
     """
 
     def __init__(

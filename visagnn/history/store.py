@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,16 +21,51 @@ HistoryPlace = Literal["auto", "ram", "pinned", "device", "mmap"]
 HISTORY_PLACES: tuple[HistoryPlace, ...] = ("auto", "ram", "pinned", "device", "mmap")
 
 
+DEVICE_SHARE = 0.75
+"""The share of the free device memory ``auto`` lets the histories take on CUDA.
+
+The rest stays free for what a step allocates beside them: the batch's features and pulled
+halo rows, the activations autograd keeps (GAT's per-edge attention, one row per edge and head),
+the gradients and the allocator's fragmentation. A share rather than a fixed number of GiB,
+because all of these grow with the batch, and the batches with the graph, as the histories do:
+a fixed reserve would be most of a small device and too little beside a large graph."""
+
+
+def free_device_memory(device: torch.device) -> int:
+    """Bytes free on the CUDA ``device`` now (``torch.cuda.mem_get_info``)."""
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def mebibytes(nbytes: float) -> str:
+    """``nbytes`` in MiB as the summary writes it, e.g. ``2,431 MiB``."""
+    return f"{nbytes / 2**20:,.0f} MiB"
+
+
+@dataclass(frozen=True)
+class StoragePlacement:
+    """Where histories keep their rows, and why: :meth:`HistoryStorage.choose`'s answer.
+
+    ``str()`` gives both, e.g. ``device (histories 2,431 MiB of 120,000 MiB free)``.
+    """
+
+    place: HistoryPlace
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.place} ({self.reason})"
+
+
 @dataclass(frozen=True)
 class HistoryStorage:
     """Where a :class:`History` keeps its rows, and in which dtype.
 
     Args:
-        place: ``auto`` (default: ``ram`` on CPU, ``pinned`` on CUDA), ``ram`` (a plain CPU
-            tensor), ``pinned`` (page-locked CPU memory; CUDA only), ``device`` (the compute
-            device's memory) or ``mmap`` (a file in the cache folder's ``histories/``,
-            memory-mapped; the operating system pages rows in and out, so the histories may
-            exceed RAM).
+        place: ``auto`` (default: ``ram`` on CPU; on CUDA ``device`` where the histories fit
+            in :data:`DEVICE_SHARE` of the free device memory, else ``pinned``; see
+            :meth:`choose`), ``ram`` (a plain CPU tensor), ``pinned`` (page-locked CPU memory;
+            CUDA only), ``device`` (the compute device's memory) or ``mmap`` (a file in the
+            cache folder's ``histories/``, memory-mapped; the operating system pages rows in
+            and out, so the histories may exceed RAM).
         dtype: ``float32`` (default), ``float16`` or ``bfloat16``: the rows' storage dtype.
             Pulls return float32 whatever it is; 16-bit halves the memory and the transfers and
             rounds every stored row (float16: relative error below 2^-11 in [6e-5, 65504];
@@ -50,21 +86,56 @@ class HistoryStorage:
     def torch_dtype(self) -> torch.dtype:
         return HISTORY_DTYPES[self.dtype]
 
-    def resolve(self, device: torch.device) -> HistoryPlace:
-        """The place on ``device``: ``auto`` is ``pinned`` on CUDA, ``ram`` on CPU, and so is
-        ``device`` on CPU."""
+    def choose(
+        self,
+        device: torch.device,
+        nbytes: int,
+        free_memory: Callable[[torch.device], int] = free_device_memory,
+    ) -> StoragePlacement:
+        """The place of histories of ``nbytes`` in all (:func:`history_nbytes`) on ``device``.
+
+        ``auto`` is ``ram`` on CPU; on CUDA it is ``device`` when ``nbytes`` is at most
+        :data:`DEVICE_SHARE` of ``free_memory(device)`` (the device's free bytes, asked before
+        the histories are made), so that pulls and pushes are device indexing with no host
+        transfer, and ``pinned`` otherwise. ``device`` on CPU is ``ram``; ``pinned`` on CPU
+        raises ``ValueError``; every other place is the one asked for.
+        """
         on_cuda = device.type == "cuda"
-        if self.place == "auto":
-            return "pinned" if on_cuda else "ram"
         if self.place == "pinned" and not on_cuda:
             raise ValueError("pinned histories need a CUDA device")
+        if self.place == "auto" and on_cuda:
+            free = free_memory(device)
+            need = f"histories {mebibytes(nbytes)}"
+            if nbytes <= DEVICE_SHARE * free:
+                return StoragePlacement("device", f"{need} of {mebibytes(free)} free")
+            return StoragePlacement(
+                "pinned", f"{need} over {DEVICE_SHARE:.0%} of {mebibytes(free)} free")
+        if self.place == "auto":
+            return StoragePlacement("ram", "CPU device")
         if self.place == "device" and not on_cuda:
-            return "ram"
-        return self.place
+            return StoragePlacement("ram", "device memory asked for on a CPU device")
+        return StoragePlacement(self.place, "asked for")
 
 
 DEFAULT_STORAGE = HistoryStorage()
-"""Rows in float32, in RAM on CPU and pinned RAM on CUDA."""
+"""Rows in float32, in RAM on CPU; on CUDA in device memory where they fit, else pinned RAM."""
+
+
+def history_nbytes(num_nodes: int, dims: Sequence[int], dtype: torch.dtype,
+                   track_drift: bool = False, keep_velocity: bool = False) -> int:
+    """Bytes of the :class:`History` of every width in ``dims`` (:attr:`History.nbytes` without
+    the staging buffers, which only rows in CPU memory on a CUDA device have): per layer the
+    rows in ``dtype``, ``last_push`` (int64), ``grad_norm`` (float32) and ``grad_seen`` (bool),
+    with ``track_drift`` the last exact rows (``dtype``) and the drift rate (float32), with
+    ``keep_velocity`` also the velocity (float32 rows)."""
+    track_drift = track_drift or keep_velocity
+    row_bytes = torch.empty((), dtype=dtype).element_size()
+    state_bytes = 8 + 4 + 1 + (4 if track_drift else 0)
+    total = 0
+    for dim in dims:
+        rows = dim * row_bytes * (2 if track_drift else 1)
+        total += num_nodes * (rows + state_bytes + (dim * 4 if keep_velocity else 0))
+    return total
 
 
 DRIFT_CHUNK = 65_536
@@ -113,13 +184,17 @@ class History:
     refreshed_at`` holds an exact row. In a model, only
     :class:`~visagnn.history.model.HistoricalModel` writes its histories.
 
-    The rows live where ``storage`` says (:class:`HistoryStorage`: by default a plain tensor
-    on CPU, pinned CPU memory on CUDA) in its dtype; pulls return float32 rows on the compute
-    device. How they get there is :attr:`transfers`' job: when the rows are on the CPU and the
-    device is CUDA (:func:`stages_transfers`), :class:`~visagnn.history.staging.StagedTransfers`
-    (reused pinned buffers on their own stream, a push that returns before its rows are in the
-    store), else :class:`~visagnn.history.staging.DirectTransfers`; reading :attr:`embedding` waits
-    for every push. The per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate
+    The rows live where ``placement`` says, or where ``storage`` chooses for this history alone
+    (:meth:`HistoryStorage.choose`: by default a plain tensor on CPU; on CUDA device memory
+    where it fits, else pinned CPU memory), in the storage's dtype; :func:`layer_histories`
+    chooses once for every layer. :attr:`storage` is then the place chosen, so that a history
+    made from it (:meth:`empty_like`) lands in the same place. Pulls return float32 rows on the
+    compute device. How they get there is :attr:`transfers`' job: when the rows are on the CPU
+    and the device is CUDA (:func:`stages_transfers`),
+    :class:`~visagnn.history.staging.StagedTransfers` (reused pinned buffers on their own
+    stream, a push that returns before its rows are in the store), else
+    :class:`~visagnn.history.staging.DirectTransfers`; reading :attr:`embedding` waits for every
+    push. The per-node state (``last_push``, ``grad_norm``, ``grad_seen``, the drift rate
     and velocity) is float32 on the compute device whatever the storage; the last exact rows of
     ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
     the device with ``device``, plain RAM otherwise).
@@ -133,12 +208,15 @@ class History:
         storage: HistoryStorage = DEFAULT_STORAGE,
         track_drift: bool = False,
         keep_velocity: bool = False,
+        placement: StoragePlacement | None = None,
     ) -> None:
         self.device = torch.device(device)
-        self.storage = storage
         self.track_drift = track_drift or keep_velocity
         self.keep_velocity = keep_velocity
-        self.place = storage.resolve(self.device)
+        self.placement = placement or storage.choose(self.device, history_nbytes(
+            num_nodes, [dim], storage.torch_dtype, track_drift, keep_velocity))
+        self.place = self.placement.place
+        self.storage = HistoryStorage(self.place, storage.dtype)
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
         self._rows = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
@@ -170,7 +248,7 @@ class History:
     def empty_like(self) -> History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
         return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift,
-                       self.keep_velocity)
+                       self.keep_velocity, self.placement)
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the history holds: the rows, the per-node state (drift state
@@ -185,17 +263,26 @@ class History:
         """Bytes of :meth:`tensors`."""
         return sum(tensor.nbytes for tensor in self.tensors())
 
-    def push(self, n_id: Tensor, values: Tensor, iteration: int) -> None:
+    def push(self, n_id: Tensor, values: Tensor, iteration: int,
+             host_n_id: Tensor | None = None) -> None:
         """Write ``values`` (detached) as the history of ``n_id`` at ``iteration``; staged, the
         rows reach the store in the background
-        (:class:`~visagnn.history.staging.StagedTransfers`)."""
-        self.transfers.push(n_id.to(self.storage_device), values.detach())
+        (:class:`~visagnn.history.staging.StagedTransfers`). ``host_n_id``, the same ids on the
+        CPU (:attr:`SubgraphBatch.host_n_id`), index rows stored on the CPU without copying
+        device ids to the host, which would wait for the device."""
+        self.transfers.push(self.store_index(n_id, host_n_id), values.detach())
         self.last_push[n_id.to(self.device)] = iteration
 
-    def pull(self, n_id: Tensor) -> Tensor:
+    def pull(self, n_id: Tensor, host_n_id: Tensor | None = None) -> Tensor:
         """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
-        them), every earlier push of these rows included."""
-        return self.transfers.pull(n_id.to(self.storage_device))
+        them), every earlier push of these rows included; ``host_n_id`` as in :meth:`push`."""
+        return self.transfers.pull(self.store_index(n_id, host_n_id))
+
+    def store_index(self, n_id: Tensor, host_n_id: Tensor | None) -> Tensor:
+        """``n_id`` where the rows are stored: ``host_n_id`` for rows on the CPU when given."""
+        if host_n_id is not None and self.storage_device.type == "cpu":
+            return host_n_id
+        return n_id.to(self.storage_device)
 
     def fill(self, values: Tensor, iteration: int = 0) -> None:
         """Start afresh from ``values``: a :meth:`refresh` that also forgets every gradient
@@ -277,8 +364,16 @@ def layer_histories(
     storage: HistoryStorage = DEFAULT_STORAGE,
     track_drift: bool = False,
     keep_velocity: bool = False,
+    free_memory: Callable[[torch.device], int] = free_device_memory,
 ) -> list[History]:
-    """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``."""
-    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity)
+    """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``, all in
+    the place ``storage`` chooses for all of them together (:meth:`HistoryStorage.choose` with
+    :func:`history_nbytes` of every layer; ``free_memory`` gives a CUDA device's free bytes).
+    Histories a policy makes from one of them (LMC's gradient histories,
+    :meth:`History.empty_like`) take the same place without being counted."""
+    device = torch.device(device)
+    placement = storage.choose(device, history_nbytes(
+        num_nodes, dims, storage.torch_dtype, track_drift, keep_velocity), free_memory)
+    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity, placement)
             for dim in dims]
 

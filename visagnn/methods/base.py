@@ -93,3 +93,8 @@ class Method(ABC):
     def describe(self) -> dict[str, Any]:
         """Method-specific settings for the run summary."""
         return asdict(self.options)
+
+    def history_placement(self) -> str | None:
+        """Where the method's histories are and why, for the run summary (``None``: it keeps
+        none)."""
+        return None

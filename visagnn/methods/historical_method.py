@@ -76,15 +76,18 @@ class HistoricalMethod(PartitionBatchMethod):
         self.model.write_halo(halo, exact_rows(self.backbone, self.x, blocks), self.clock)
         self.model.train()
 
-    def loss(self, out: Tensor, batch: SubgraphBatch, train_rows: Tensor) -> Tensor:
-        """The policy's loss of the batch (``train_rows`` index ``out``)."""
-        labels = self.parted.y[batch.batch_nodes[train_rows].cpu()].to(self.device)
-        return self.policy.loss(out, batch, train_rows, labels, self.clock)
-
     def train_step(self, batch: SubgraphBatch, train_rows: Tensor, x: Tensor) -> float:
         """One step on the nodes the policy chooses (:meth:`HaloPolicy.step_batch`: the whole
-        batch but for MVS-GNN's sample); a choice of no node is a step whose loss is 0, so it
-        changes nothing."""
+        batch but for MVS-GNN's sample), minimising the policy's loss
+        (:meth:`HaloPolicy.loss`); a choice of no node is a step whose loss is 0, so it changes
+        nothing.
+
+        Everything the step reads on the host (the labels, the ids that index rows stored on
+        the CPU: :attr:`SubgraphBatch.host_n_id`) is taken from the CPU batch before it moves,
+        and every copy to the device is non-blocking, so that reading and writing the
+        histories never waits for the device. What still does: PyG's attention layers in the
+        backbone (``remove_self_loops``, a boolean mask over the edges) and the loss value the
+        step returns."""
         batch, train_rows, kept = self.policy.step_batch(batch, train_rows)
         if batch.batch_size == 0:
             return 0.0
@@ -92,10 +95,12 @@ class HistoricalMethod(PartitionBatchMethod):
             x = x[kept]
         if self.config.exact_halo:
             self.write_exact_halo(batch)
+        labels = self.parted.y[batch.batch_nodes[train_rows]].to(self.device, non_blocking=True)
         x = x.to(self.device, non_blocking=True)
-        batch, train_rows = batch.to(self.device), train_rows.to(self.device)
+        batch = batch.to(self.device, non_blocking=True)
+        train_rows = train_rows.to(self.device, non_blocking=True)
         out = self.model(x, batch, self.clock)
-        loss = self.loss(out, batch, train_rows)
+        loss = self.policy.loss(out, batch, train_rows, labels, self.clock)
         return optimizer_step(loss, self.model, self.optimizer, self.config.grad_clip)
 
     def train_epoch(self, epoch: int) -> float:
@@ -121,6 +126,13 @@ class HistoricalMethod(PartitionBatchMethod):
         if self.config.refresh_histories:
             self.model.refresh_histories(exact, self.clock)
         return self.parted.to_original_order(exact[-1])
+
+    def history_placement(self) -> str:
+        """Where the histories are and why (:class:`~visagnn.history.store.StoragePlacement`,
+        e.g. ``device (histories 2,431 MiB of 120,000 MiB free)``: ``auto`` chose device
+        memory)."""
+        histories = self.model.histories
+        return str(histories[0].placement) if histories else "none (no hidden layer)"
 
     def memory_tensors(self) -> dict[str, list[Tensor]]:
         """Also every history the model and its policy hold (the layers', LMC's gradients and

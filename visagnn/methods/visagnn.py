@@ -144,7 +144,7 @@ class StalenessHalo(HaloPolicy):
             fresh.new_zeros(batch.batch_size),
             staleness_criterion(history, halo, clock.iteration, options.criterion).to(fresh.dtype),
         ])
-        rows = history.pull(halo)
+        rows = history.pull(halo, batch.host_halo_nodes)
         if options.extrapolate and history.drift_velocity is not None:
             persistence = history.persistence(clock.iteration, halo).to(rows.dtype)
             rows = rows + history.drift_velocity[halo] * persistence.unsqueeze(-1)

@@ -58,7 +58,8 @@ RUN_CONFIG_HELP = {
     "device": "cpu, cuda or cuda:N",
     "download": "do not download a missing dataset (also: VISAGNN_NO_DOWNLOAD=1)",
     "root": "data root (default: $VISAGNN_DATA, else the cache folder)",
-    "history_storage": "where histories live: auto (RAM on CPU, pinned RAM on CUDA), ram, "
+    "history_storage": "where histories live: auto (RAM on CPU; on CUDA GPU memory where they "
+                       "fit in 75%% of the free memory, else pinned RAM), ram, "
                        "pinned, device (GPU memory) or mmap (a file in the cache folder)",
     "history_dtype": "storage dtype of the histories (16-bit halves their memory)",
     "eval_every": "evaluate every k epochs (and after the last)",

@@ -37,6 +37,7 @@ def run_summary(
     memory: Mapping[str, float] | None = None,
     error: str | None = None,
     divergence: Mapping[str, Any] | None = None,
+    history_storage: str | None = None,
 ) -> dict[str, Any]:
     """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
 
@@ -66,6 +67,10 @@ def run_summary(
         error: why the run did not finish (status ``oom``, ``diverged`` or ``failed``).
         divergence: for status ``diverged``, the ``epoch`` whose training loss was not finite
             and the ``last_finite_loss`` before it (``None`` if the first epoch's was not).
+        history_storage: where a historical method kept its histories and why, e.g. ``device
+            (histories 2,431 MiB of 120,000 MiB free)``
+            (:meth:`~visagnn.history.store.HistoryStorage.choose`); ``None`` for other methods
+            and where no method was built.
 
     Summaries are written as strict JSON (:func:`visagnn.run.records.to_json`): a non-finite
     number (a loss or score of a diverged run) appears as ``null``.
@@ -80,6 +85,7 @@ def run_summary(
         "mean_epoch_s": _mean(records, "epoch_s"), "mean_eval_s": _mean(records, "eval_s"),
         "peak_mem_mb": peak_mem_mb, "added_mem_mb": added_mem_mb,
         "memory": dict(memory) if memory is not None else None,
+        "history_storage": history_storage,
         "device": config.device, "num_parts": config.num_parts,
         "batch_parts": config.batch_parts, "config": asdict(config), "options": dict(options),
     }

@@ -137,7 +137,8 @@ def run(
         method.describe() if method is not None else dict(method_options or {}),
         status, records, best if best["epoch"] else None, dataset.metric,
         peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), memory=breakdown,
-        error=error, divergence=divergence)
+        error=error, divergence=divergence,
+        history_storage=method.history_placement() if method is not None else None)
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)
