@@ -38,6 +38,9 @@ def error_of(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     (["--method", "sgc", "--hops", "-1"], "--hops must be >= 0, got -1"),
     (["--method", "sage", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
     (["--method", "s3", "--floor", "0"], "--floor must be in (0, 1], got 0.0"),
+    (["--method", "sat", "--window", "1"], "--window must be >= 2, got 1"),
+    (["--method", "sat", "--push-rows", "clean"],
+     "--method sat needs --push-rows train, got clean"),
     (["--method", "rest", "--refresh-every", "-1"], "--refresh-every must be >= 0, got -1"),
     (["--method", "rest", "--refresh-parts", "99"],
      "--refresh-parts must be in [0, --num-parts=40], got 99"),
@@ -49,7 +52,7 @@ def test_bad_values_name_the_flag(arguments, message, capsys):
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--method", "sgc", "--exact-halo"],
      "--exact-halo does not apply to --method sgc; it applies to --method gas, graphfm, lmc, "
-     "mvsgnn, refresh, rest, s3, visagnn-cat, visagnn-sum, vrgcn"),
+     "mvsgnn, refresh, rest, s3, sat, visagnn-cat, visagnn-sum, vrgcn"),
     (["--method", "gcn", "--history-dtype", "float16"],
      "--history-dtype does not apply to --method gcn; it applies to --method gas, graphfm"),
     (["--method", "sgc", "--no-refresh-histories"],

@@ -69,8 +69,8 @@ def test_reference_grid_compares_every_method_at_light_and_staleness_variants_at
     light, heavy = by_name["synthetic_P80_B10"], by_name["synthetic_P80_B1"]
     assert set(TABLE1_METHODS) | {ORACLE, "gas --no-refresh-histories"} <= set(light.methods)
     assert set(HEAVY_STALENESS_VARIANTS) == set(heavy.methods)
-    assert not set(TABLE1_METHODS) - {"gas", "rest", "visagnn-sum"} & set(heavy.methods)
-    assert {"s3 --no-refresh-histories", "rest"} <= set(light.methods) & set(heavy.methods)
+    assert not set(TABLE1_METHODS) - {"gas", "sat", "rest", "visagnn-sum"} & set(heavy.methods)
+    assert {"s3 --no-refresh-histories", "sat", "rest"} <= set(light.methods) & set(heavy.methods)
     runs = grid.runs()
     assert {spec.config.measure_staleness_every for spec in runs} == {STALENESS_MEASURED_EVERY}
     oracle = [spec for spec in runs if spec.variant.spec == ORACLE]

@@ -269,7 +269,7 @@ def test_a_point_that_raises_in_its_process_fails_with_its_error(tmp_path):
     (["--nodes", "500", "10000"], "--nodes must be >= 1000, got [500]"),
     (["--methods", "gas", "gcn"], "--methods: unknown or without histories: ['gcn']; valid "
                                   "methods: gas, graphfm, lmc, mvsgnn, refresh, rest, s3, "
-                                  "visagnn-cat, visagnn-sum, vrgcn"),
+                                  "sat, visagnn-cat, visagnn-sum, vrgcn"),
     (["--threads", "-1"], "--threads must be >= 0 (0: one per core), got -1"),
     (["--memory-mb", "0"], "--memory-mb must be > 0, got 0"),
     (["--reference", "--reports", "elsewhere"],

@@ -35,8 +35,8 @@ from visagnn.datasets.root import check_root, resolve_root
 from visagnn.methods import METHODS, resolve_config
 
 TABLE1_METHODS = ("sage", "fastgcn", "ladies", "clustergcn", "graphsaint", "sgc", "gcn", "gat",
-                  "appnp", "vrgcn", "mvsgnn", "gas", "graphfm", "refresh", "lmc", "s3", "rest",
-                  "visagnn-cat", "visagnn-sum")
+                  "appnp", "vrgcn", "mvsgnn", "gas", "graphfm", "refresh", "lmc", "s3", "sat",
+                  "rest", "visagnn-cat", "visagnn-sum")
 """Table 1: every method of the paper's Table 1, in its order."""
 TABLE2_METHODS = ("sage", "sgc", "gas", "graphfm", "refresh", "lmc", "visagnn-sum")
 TABLE4_VARIANTS = ("visagnn-sum", "visagnn-sum --no-attention", "visagnn-sum --loss",
@@ -129,12 +129,12 @@ LAMBDA = Study("λ (Table 6)", (WITH_LOSS,), sweep=Sweep("lam", TABLE6_LAMBDAS))
 ORACLE = "gas --exact-halo"
 """GAS reading exact halo rows of the current weights at every step: no staleness at all."""
 STALENESS_VARIANTS = (ORACLE, "gas", "gas --no-refresh-histories", "s3 --no-refresh-histories",
-                      "rest", "visagnn-sum", f"visagnn-sum {PAPER_FORM}",
+                      "sat", "rest", "visagnn-sum", f"visagnn-sum {PAPER_FORM}",
                       f"visagnn-cat {PAPER_FORM}")
 """The staleness comparison: the oracle, GAS with and without refreshing its histories at each
 evaluation, S3's schedule without that refresh (with it, every evaluation ties S3's scores and
-its schedule is GAS's), REST's refresh passes, VISAGNN-Sum with our defaults, and both VISAGNN
-variants in the paper's form."""
+its schedule is GAS's), SAT's predicted halo rows, REST's refresh passes, VISAGNN-Sum with our
+defaults, and both VISAGNN variants in the paper's form."""
 HEAVY_STALENESS_VARIANTS = (*STALENESS_VARIANTS, *TABLE4_VARIANTS[1:])
 """Under heavy staleness also the ablations of VISAGNN-Sum (Table 4)."""
 LIGHT_STALENESS = Study("staleness, light (P=80, B=10)", STALENESS_VARIANTS,

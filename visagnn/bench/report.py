@@ -40,17 +40,17 @@ METHOD_COLORS = {
     "graphsaint": "#f7b6d2", "sgc": "#7f7f7f", "gcn": "#bcbd22", "gat": "#17becf",
     "appnp": "#393b79", "vrgcn": "#9edae5", "mvsgnn": "#aec7e8", "gas": "#1f77b4",
     "graphfm": "#9467bd", "refresh": "#2ca02c", "lmc": "#ff7f0e", "s3": "#6b6ecf",
-    "rest": "#8ca252", "visagnn-cat": "#8c0a2e", "visagnn-sum": "#d62728",
+    "sat": "#e7969c", "rest": "#8ca252", "visagnn-cat": "#8c0a2e", "visagnn-sum": "#d62728",
 }
 """One colour per method, the same in every figure (VISAGNN in reds); the methods in the
-order of the paper's Table 1 (then its Table 7's S3 and the newer REST, before VISAGNN), which
-is the order of every table and legend."""
+order of the paper's Table 1 (then its Table 7's S3 and SAT and the newer REST, before
+VISAGNN), which is the order of every table and legend."""
 
 METHOD_ORDER = tuple(METHOD_COLORS)
 
-STALENESS_METHODS = ("gas", "s3", "rest", "visagnn-cat", "visagnn-sum")
-"""The methods the staleness tables and figures compare (GAS, the schedule of S3 and the refresh
-passes of REST against VISAGNN)."""
+STALENESS_METHODS = ("gas", "s3", "sat", "rest", "visagnn-cat", "visagnn-sum")
+"""The methods the staleness tables and figures compare (GAS, the schedule of S3, the predicted
+halo rows of SAT and the refresh passes of REST against VISAGNN)."""
 
 STALENESS_MARKERS = ("staleness", "spearman")
 """Per-epoch record keys that contain one of these (``true_staleness_mean_l0``,
