@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
+from tests.oracle import assert_exact_halo_rows_at_every_step
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.partition_batches import (
@@ -80,23 +81,7 @@ def test_an_evaluation_refreshes_every_history_row_unless_switched_off(tmp_path,
 def test_the_oracle_reads_exact_halo_rows_of_the_current_weights_at_every_step(tmp_path):
     gas = make_gas(tmp_path / "graph.pt", exact_halo=True, dropout=0.0)
     gas.prepare()
-    forward = gas.model.forward
-    checked = []
-
-    def check_then_forward(x, batch, clock):
-        exact = gas.exact_embeddings()
-        gas.model.train()
-        halo = batch.halo_nodes.cpu()
-        for history, rows in zip(gas.model.histories, exact[:-1], strict=True):
-            assert torch.allclose(history.pull(halo), rows[halo], atol=1e-5)
-            assert history.persistence(clock.iteration, halo).eq(0).all()
-        checked.append(clock.iteration)
-        return forward(x, batch, clock)
-
-    gas.model.forward = check_then_forward
-    gas.train_epoch(1)
-    gas.train_epoch(2)
-    assert checked == list(range(1, gas.clock.iteration + 1)) and len(checked) > 4
+    assert_exact_halo_rows_at_every_step(gas)
 
 
 def test_true_staleness_is_measured_before_the_refresh_and_zero_right_after(tmp_path):

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from tests.graphs import write_community_graph
+from tests.oracle import assert_exact_halo_rows_at_every_step
 from visagnn.datasets import load_dataset
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.rest import RESTOptions
@@ -38,23 +39,7 @@ def test_a_whole_graph_refresh_before_every_step_gives_exact_halo_rows(tmp_path)
     rest = make_rest(tmp_path / "graph.pt", {"refresh_every": 1, "refresh_parts": 8},
                      dropout=0.0)
     rest.prepare()
-    forward = rest.model.forward
-    checked = []
-
-    def check_then_forward(x, batch, clock):
-        exact = rest.exact_embeddings()
-        rest.model.train()
-        halo = batch.halo_nodes.cpu()
-        for history, rows in zip(rest.model.histories, exact[:-1], strict=True):
-            assert torch.allclose(history.pull(halo), rows[halo], atol=1e-5)
-            assert history.persistence(clock.iteration, halo).eq(0).all()
-        checked.append(clock.iteration)
-        return forward(x, batch, clock)
-
-    rest.model.forward = check_then_forward
-    rest.train_epoch(1)
-    rest.train_epoch(2)
-    assert checked == list(range(1, rest.clock.iteration + 1)) and len(checked) > 4
+    assert_exact_halo_rows_at_every_step(rest)
 
 
 def test_a_refresh_pass_pushes_the_next_parts_of_the_sweep_only(tmp_path):
