@@ -45,8 +45,10 @@ def test_study_tables_have_their_rows(fake_data):
     assert list(batch.index) == [("cora", 40, 5), ("cora", 40, 10)]
     assert list(batch.columns) == ["gas", "visagnn-sum"]
     lam = tables.sweep_table(fake_data).data
-    assert list(lam.index) == [("visagnn-sum", "lam", "0"), ("visagnn-sum", "lam", "0.5"),
-                               ("visagnn-sum", "lam", "0.8")]
+    # the swept variant less its λ: --loss alone at its default λ 0.5, not the main variant
+    assert list(lam.index) == [("visagnn-sum --loss", "lam", "0"),
+                               ("visagnn-sum --loss", "lam", "0.5"),
+                               ("visagnn-sum --loss", "lam", "0.8")]
     cost = tables.cost_table(fake_data).data
     assert cost.loc["gcn", ("citeseer", "method memory (MB)")] == "OOM"
     # features 10 + histories 5, 6, 7 (seeds 0-2) + activations 6; the peak RSS is not in it

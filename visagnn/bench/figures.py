@@ -181,7 +181,7 @@ def sweep_figures(data: ReportData) -> list[Figure] | None:
         of_option = of_option.assign(value=values, setting=[
             f"P={parts}, B={batch}" for parts, batch in zip(
                 of_option["num_parts"], of_option["batch_parts"], strict=True)])
-        figures.append(_score_lines(of_option, "value", "method", f"option {option}",
+        figures.append(_score_lines(of_option, "value", "base", f"option {option}",
                                     f"Test score against {option}", style="setting"))
     return figures or None
 

@@ -12,6 +12,7 @@ accuracy (Table 2)        :data:`TABLE2_METHODS` (ogbn-papers100m)              
 ablation (Table 4)        :data:`TABLE4_VARIANTS`                                      default
 batch size (Table 5)      :data:`TABLE5_METHODS`                                       Table 5's
 λ (Table 6)               visagnn-sum at each ``lam`` of :data:`TABLE6_LAMBDAS`        default
+staleness map             :data:`MAP_VARIANTS` at 2-4 layers (:func:`map_studies`)     1, 4, 10
 ========================  ==========================================================  =========
 
 The default ``B`` and the number of parts ``P`` are the dataset's
@@ -27,12 +28,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from visagnn.bench.scaling.family import PRODUCTS_SHAPE
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
+from visagnn.bench.staleness_map import MAP_VARIANTS, ORACLE
 from visagnn.bench.variants import Sweep, expand_variants
 from visagnn.datasets import DATASET_NAMES, load_dataset
 from visagnn.datasets.registry import check_dataset
 from visagnn.datasets.root import check_root, resolve_root
+from visagnn.datasets.synthetic import generate_synthetic
 from visagnn.methods import METHODS, resolve_config
+from visagnn.utils.atomic_write import atomic_write
+from visagnn.utils.cache import cache_folder
 
 TABLE1_METHODS = ("sage", "fastgcn", "ladies", "clustergcn", "graphsaint", "sgc", "gcn", "gat",
                   "appnp", "vrgcn", "mvsgnn", "gas", "graphfm", "refresh", "lmc", "s3", "sat",
@@ -126,8 +134,6 @@ ABLATION = Study("ablation (Table 4)", TABLE4_VARIANTS)
 BATCH_SIZE = Study("batch size (Table 5)", TABLE5_METHODS, batch_parts=paper_batch_parts)
 LAMBDA = Study("λ (Table 6)", (WITH_LOSS,), sweep=Sweep("lam", TABLE6_LAMBDAS))
 
-ORACLE = "gas --exact-halo"
-"""GAS reading exact halo rows of the current weights at every step: no staleness at all."""
 STALENESS_VARIANTS = (ORACLE, "gas", "gas --no-refresh-histories", "s3 --no-refresh-histories",
                       "sat", "rest", "visagnn-sum", f"visagnn-sum {PAPER_FORM}",
                       f"visagnn-cat {PAPER_FORM}")
@@ -192,10 +198,13 @@ class Cell:
 
     @property
     def name(self) -> str:
-        """File name of the cell's executed notebook, e.g. ``ogbn-arxiv_P40_B10``."""
+        """File name of the cell's executed notebook, e.g. ``ogbn-arxiv_P40_B10``, with the
+        depth where the cell sets it (``cora_P80_B1_L3``)."""
         parts = resolve_config(self.dataset, num_parts=self.num_parts,
                                batch_parts=self.batch_parts).num_parts
-        return f"{dataset_label(self.dataset)}_P{parts}_B{self.batch_parts}"
+        layers = dict(self.config).get("num_layers")
+        depth = f"_L{layers}" if layers is not None else ""
+        return f"{dataset_label(self.dataset)}_P{parts}_B{self.batch_parts}{depth}"
 
     def runs(self) -> list[RunSpec]:
         return plan_runs(self.dataset, self.methods, batch_parts=(self.batch_parts,),
@@ -257,7 +266,7 @@ def build_grid(
                          list[str]] = {}
         for study in dataset_studies:
             specs = study.variants(methods)
-            study_config = tuple(sorted({**overrides, **dict(study.config)}.items()))
+            study_config = _unrestated(dataset, specs, {**overrides, **dict(study.config)})
             for parts in study.batch_parts(dataset):
                 key = (study.num_parts, parts, study.epochs or dataset_epochs, study_config)
                 by_setting.setdefault(key, []).extend(specs)
@@ -271,6 +280,34 @@ def build_grid(
     grid = Grid(name, tuple(cells))
     grid.runs()  # validates every configuration before anything trains
     return grid
+
+
+def _unrestated(dataset: str, specs: Sequence[str], config: Mapping[str, Any]
+                ) -> tuple[tuple[str, Any], ...]:
+    """``config`` less the fields that every spec of ``specs`` already has at that value on
+    ``dataset``: a setting written out (``num_layers=2`` where 2 is the default) is the same
+    cell as the setting left at its default, so a study sharing it runs no run twice."""
+    methods = {spec.split()[0] for spec in specs}
+    return tuple(sorted(
+        (name, value) for name, value in config.items()
+        if not methods or any(getattr(resolve_config(dataset, method), name) != value
+                              for method in methods)))
+
+
+def merge_cells(cells: Iterable[Cell]) -> tuple[Cell, ...]:
+    """One cell per (dataset, P, B, epochs, settings): cells of one setting that studies with
+    different seeds made are merged, their variants and seeds united, so that no two cells
+    write one executed notebook."""
+    merged: dict[tuple[Any, ...], Cell] = {}
+    for cell in cells:
+        key = (cell.dataset, cell.batch_parts, cell.num_parts, cell.epochs, cell.device,
+               cell.root, cell.config)
+        if key in merged:
+            first = merged[key]
+            cell = replace(first, methods=tuple(dict.fromkeys((*first.methods, *cell.methods))),
+                           seeds=tuple(sorted({*first.seeds, *cell.seeds})))
+        merged[key] = cell
+    return tuple(merged.values())
 
 
 def paper_grid(datasets: Sequence[str] | None = None, seeds: int = PAPER_SEEDS,
@@ -346,6 +383,74 @@ def staleness_studies(light_epochs: int, heavy_epochs: int,
     return (replace(LIGHT_STALENESS, methods=light_methods, epochs=light_epochs,
                     config=measured),
             replace(HEAVY_STALENESS, epochs=heavy_epochs, config=measured))
+
+
+MAP_DEPTHS = (2, 3, 4)
+MAP_BATCH_PARTS = (1, 4, 10)
+MAP_NUM_PARTS = (80,)
+MAP_MORE_PARTS: dict[str, tuple[int, ...]] = {
+    graph: (80, 160) for graph in ("amazon-computers", "amazon-computers-sparse",
+                                   "coauthor-physics", "coauthor-physics-sparse")}
+"""The larger graphs are also mapped at P=160: the same B then reads more of its halo stale."""
+MAP_SEEDS = 3
+MAP_EPOCHS = {"cora": 60, "citeseer": 60, "minesweeper": 60, "tolokers": 20,
+              "amazon-computers": 40, "amazon-computers-sparse": 40,
+              "coauthor-physics": 40, "coauthor-physics-sparse": 40}
+"""The map's epochs per dataset (others: the dataset's default): those of the staleness studies
+(:data:`REFERENCE_STUDIES`), and for the new graphs past GAS's best epoch at P=80, B=1 (30)."""
+MAP_DATASETS = ("cora", "citeseer", "tolokers", "minesweeper", "amazon-computers",
+                "amazon-computers-sparse", "coauthor-physics", "coauthor-physics-sparse")
+"""The real graphs ``--grid map`` maps where the data root holds them; the ``-sparse`` variants
+(20 labels per class) are the map's label-density axis."""
+MAP_SYNTHETIC_NODES = 10_000
+"""The synthetic graph with locality of ``--grid map``: products-shaped (the scaling benchmark's
+:data:`~visagnn.bench.scaling.family.PRODUCTS_SHAPE`)
+at 10^4 nodes, where GAS's epoch with products' model is seconds on one core (the scaling
+reference); ``locality_graph(169_343)`` (arxiv-sized) and ``locality_graph(2_400_000)``
+(products-sized) are for ``--device cuda``."""
+
+
+def locality_graph(num_nodes: int = MAP_SYNTHETIC_NODES) -> Path:
+    """The products-shaped synthetic graph with locality of ``num_nodes`` nodes, as a ``.pt``
+    file in the cache (written once; the generator is seeded, so the file, and with it the
+    runs' keys, are the same on every machine)."""
+    path = cache_folder("graphs") / f"synthetic-locality-{num_nodes}.pt"
+    if not path.is_file():
+        data = generate_synthetic(replace(PRODUCTS_SHAPE, num_nodes=num_nodes))
+        with atomic_write(path, binary=True) as handle:
+            torch.save(data, handle)
+    return path
+
+
+def map_studies(epochs: int | Mapping[int, int] | None = None,
+                num_parts: Sequence[int] = MAP_NUM_PARTS,
+                depths: Sequence[int] = MAP_DEPTHS,
+                batch_parts: Sequence[int] = MAP_BATCH_PARTS) -> tuple[Study, ...]:
+    """The staleness map: :data:`MAP_VARIANTS` at every depth × parts P × batch size B, with
+    ``epochs`` (one budget, or one per B) and the true staleness measured every
+    :data:`STALENESS_MEASURED_EVERY` epochs, as in the staleness studies, so that a map cell at
+    their setting is their cell."""
+    measured = ("measure_staleness_every", STALENESS_MEASURED_EVERY)
+    return tuple(
+        Study(f"staleness map ({depth} layers, P={parts}, B={batch})", MAP_VARIANTS,
+              batch_parts=lambda dataset, batch=batch: (batch,), num_parts=parts,
+              epochs=epochs.get(batch) if isinstance(epochs, Mapping) else epochs,
+              config=(("num_layers", depth), measured))
+        for depth in depths for parts in num_parts for batch in batch_parts)
+
+
+def map_grid(datasets: Sequence[str] | None = None, seeds: int = MAP_SEEDS,
+             epochs: int | None = None, device: str = "cpu", root: str | None = None,
+             methods: Sequence[str] | None = None) -> Grid:
+    """``--grid map``: :func:`map_studies` on :data:`MAP_DATASETS` that the data root holds and
+    the synthetic graph with locality (``datasets`` replaces that choice), at
+    :data:`MAP_EPOCHS` (``epochs`` replaces them) with ``seeds`` seeds."""
+    chosen = (list(datasets) if datasets is not None
+              else [*[d for d in MAP_DATASETS if is_available(d, root)], str(locality_graph())])
+    studies = {dataset: map_studies(epochs or MAP_EPOCHS.get(dataset.lower()),
+                                    MAP_MORE_PARTS.get(dataset.lower(), MAP_NUM_PARTS))
+               for dataset in chosen}
+    return build_grid("map", studies, range(seeds), None, device, root, methods)
 
 
 REFERENCE_STUDIES: dict[str, tuple[Study, ...]] = {

@@ -24,6 +24,7 @@ from __future__ import annotations
 import colorsys
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 
 from visagnn.bench.store import ResultsStore
+from visagnn.flags import option_flag
 
 METHOD_COLORS = {
     "sage": "#8c564b", "fastgcn": "#c49c94", "ladies": "#dbdb8d", "clustergcn": "#e377c2",
@@ -63,9 +65,9 @@ PNG_DPI = 100
 @dataclass
 class ReportData:
     """``runs``: one row per run (its last attempt) with the columns of the store plus ``kind``
-    (main/ablation/sweep/other), ``swept`` (the option a sweep run changes), ``score`` and
-    ``val_score`` (percent) and ``budget`` (the configured epochs); ``epochs``:
-    every epoch record of those runs, with ``train_time`` (cumulative training seconds);
+    (main/ablation/sweep/other), ``num_layers`` (the depth), ``swept`` (the option a sweep run
+    changes), ``score`` and ``val_score`` (percent) and ``budget`` (the configured epochs);
+    ``epochs``: every epoch record of those runs, with ``train_time`` (cumulative training seconds);
     ``superseded``: how many stored runs are left out as older settings (:func:`current_runs`)."""
 
     runs: pd.DataFrame
@@ -106,11 +108,20 @@ def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.assign(setting_id=[_setting_id(config, variant) for config, variant in zip(
         runs["config"], runs["variant"], strict=True)], order=range(len(runs)))
     # recency: the last run's date, then its place in the store (runs within one second)
-    latest = (runs.groupby(["dataset", "variant", "num_parts", "batch_parts", "setting_id"])
+    runs = runs.assign(num_layers=depths(runs))
+    cell = ["dataset", "variant", "num_parts", "batch_parts", "num_layers"]
+    latest = (runs.groupby([*cell, "setting_id"])
               [["date", "order"]].max().reset_index()
               .sort_values(["date", "order"])
-              .drop_duplicates(["dataset", "variant", "num_parts", "batch_parts"], keep="last"))
+              .drop_duplicates(cell, keep="last"))
     return runs[runs["setting_id"].isin(latest["setting_id"])].drop(columns="order")
+
+
+def depths(runs: pd.DataFrame) -> list[int]:
+    """Each run's message-passing layers (its config's ``num_layers``; RunConfig's default 2 for
+    a record without one)."""
+    return [int(config.get("num_layers", 2)) if isinstance(config, dict) else 2
+            for config in runs["config"]]
 
 
 def prepare(runs: pd.DataFrame, epochs: pd.DataFrame) -> ReportData:
@@ -209,18 +220,20 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
-SETTING = ["num_parts", "batch_parts", "budget"]
-"""What every method shares in the accuracy table: parts P, batch size B, epoch budget."""
+SETTING = ["num_parts", "batch_parts", "num_layers", "budget"]
+"""What every method shares in the accuracy table: parts P, batch size B, depth, epoch
+budget."""
 
 
 def table_setting(runs: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, the (P, B, epochs) of its accuracy table: the setting at which the most
-    main variants ran (whatever their status), ties to the larger B, then the fewer P."""
+    main variants ran (whatever their status), ties to the larger B, then the fewer P, then
+    the fewer layers."""
     main = runs[runs["kind"] == "main"]
     counts = (main.groupby(["dataset", *SETTING])["variant"].nunique()
               .rename("variants").reset_index()
-              .sort_values(["variants", "batch_parts", "num_parts"],
-                           ascending=[False, False, True], kind="stable"))
+              .sort_values(["variants", "batch_parts", "num_parts", "num_layers"],
+                           ascending=[False, False, True, True], kind="stable"))
     return counts.drop_duplicates("dataset")[["dataset", *SETTING]]
 
 
@@ -234,8 +247,17 @@ def selected_main(runs: pd.DataFrame) -> pd.DataFrame:
 
 def setting_text(runs: pd.DataFrame, dataset: str) -> str:
     """``P=40, B=10, 100 epochs``: the setting of ``dataset``'s runs in ``runs``."""
-    parts, batch, budget = runs.loc[runs["dataset"] == dataset, SETTING].iloc[0]
+    parts, batch, _, budget = runs.loc[runs["dataset"] == dataset, SETTING].iloc[0]
     return f"P={parts}, B={batch}, {budget} epochs"
+
+
+def at_table_depth(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs at their dataset's accuracy-table depth (:func:`table_setting`; every run of
+    a dataset without main runs): the tables of one depth leave the staleness map's deeper
+    models to the map."""
+    depth = table_setting(runs)[["dataset", "num_layers"]]
+    unset = runs[~runs["dataset"].isin(depth["dataset"])]
+    return pd.concat([runs.merge(depth), unset], ignore_index=True)
 
 
 def setting_labels(runs: pd.DataFrame) -> list[str]:
@@ -251,26 +273,37 @@ def setting_labels(runs: pd.DataFrame) -> list[str]:
 def batch_size_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Main runs of the (dataset, variant, parts P) where the variant ran at two or more batch
     sizes B: runs at the same B with other P are another study and are not pooled."""
-    main = runs[runs["kind"] == "main"]
+    main = at_table_depth(runs[runs["kind"] == "main"])
     setting = ["dataset", "variant", "num_parts"]
     counts = main.groupby(setting)["batch_parts"].nunique()
     studied = counts[counts > 1].reset_index()[setting]
     return main.merge(studied)
 
 
+def without_option(variant: str, option: str) -> str:
+    """``variant`` without its flag of ``option`` and that flag's value (``visagnn-sum --loss
+    --lam 0.8`` → ``visagnn-sum --loss``): the variant a sweep of ``option`` varies."""
+    return re.sub(rf" {re.escape(option_flag(option))} \S+", "", variant)
+
+
 def sweep_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs of one-option sweeps, with columns ``option`` and ``value``: the sweep runs of
-    each swept option and the main runs of methods that have it (at its default), where a
-    (dataset, method, P, B) has 2+ values of it."""
+    """Runs of one-option sweeps, with columns ``option``, ``value`` and ``base`` (the variant
+    without that option, :func:`without_option`): for each option that a variant sets to a
+    value other than on/off, the runs of every variant that has it (at its default where the
+    variant does not set it) where a (dataset, base, P, B, depth) has 2+ values of it. So the
+    paper form of VISAGNN swept over λ is a sweep of its own, apart from ``--loss`` alone."""
     frames = []
-    setting = ["dataset", "method", "num_parts", "batch_parts"]
-    for option in sorted(runs["swept"].dropna().unique()):
-        has_option = pd.Series([isinstance(options, dict) and option in options
-                                for options in runs["options"]], index=runs.index)
-        candidates = runs[((runs["kind"] == "sweep") & (runs["swept"] == option))
-                          | ((runs["kind"] == "main") & has_option)]
+    setting = ["dataset", "base", "num_parts", "batch_parts", "num_layers"]
+    swept = sorted({name for changed in runs["changed"] if isinstance(changed, dict)
+                    for name in swept_options(changed)})
+    for option in swept:
+        candidates = runs[[isinstance(options, dict) and option in options
+                           for options in runs["options"]]]
+        if candidates.empty:
+            continue
         candidates = candidates.assign(option=option, value=[
-            options[option] for options in candidates["options"]])
+            options[option] for options in candidates["options"]], base=[
+            without_option(variant, option) for variant in candidates["variant"]])
         counts = candidates.groupby(setting)["value"].nunique()
         frames.append(candidates.merge(counts[counts > 1].reset_index()[setting]))
     frames = [frame for frame in frames if not frame.empty]
@@ -280,7 +313,8 @@ def sweep_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def staleness_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs of :data:`STALENESS_METHODS` at the (dataset, P, B) settings where a variant with
     run settings ran (the oracle, GAS without refresh): the staleness studies."""
-    settings = ["dataset", "num_parts", "batch_parts"]
+    settings = ["dataset", "num_parts", "batch_parts", "num_layers"]
+    runs = at_table_depth(runs)
     studied = runs.loc[runs["kind"] == "setting", settings].drop_duplicates()
     return runs[runs["method"].isin(STALENESS_METHODS)].merge(studied)
 
@@ -293,17 +327,20 @@ def staleness_keys(epochs: pd.DataFrame) -> list[str]:
             if pd.to_numeric(epochs[key], errors="coerce").notna().any()]
 
 
-def show(item: Styler | Figure | list[Figure] | None, save_to: str | Path | None = None,
-         name: str = "figure", empty: str = "No results for this yet.") -> None:
-    """Display a table or figure(s) in a notebook, or the ``empty`` note when there is nothing
+def show(item: Styler | list[Styler] | Figure | list[Figure] | None,
+         save_to: str | Path | None = None, name: str = "figure",
+         empty: str = "No results for this yet.") -> None:
+    """Display table(s) or figure(s) in a notebook, or the ``empty`` note when there is nothing
     to show; figures are also saved as ``save_to/<name>[-<i>].png`` when ``save_to`` is given."""
     from IPython.display import Image, Markdown, display
 
     if item is None:
         display(Markdown(f"*{empty}*"))
         return
-    if isinstance(item, Styler):
-        display(item)
+    if isinstance(item, Styler) or (isinstance(item, list) and item
+                                    and isinstance(item[0], Styler)):
+        for table in item if isinstance(item, list) else [item]:
+            display(table)
         return
     figures = item if isinstance(item, list) else [item]
     for index, figure in enumerate(figures):

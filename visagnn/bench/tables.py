@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from visagnn.bench.convergence import convergence_runs, convergence_summary, staleness_cells
 from visagnn.bench.published import PAPER_TABLE, PUBLISHED
 from visagnn.bench.report import (
     STALENESS_METHODS,
@@ -34,6 +35,7 @@ from visagnn.bench.report import (
     staleness_runs,
     sweep_runs,
 )
+from visagnn.bench.staleness_map import MAP_VARIANTS, gain_text, share_text, staleness_map
 
 TABLE_STYLES = [
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-size: 0.9em; "
@@ -236,15 +238,15 @@ def _value_order(value: str) -> tuple[int, float | str]:
 
 
 def sweep_table(data: ReportData) -> Styler | None:
-    """Paper Table 6 and any other one-option sweep: test score (%) per method, option and
-    value (rows) and dataset (columns)."""
+    """Paper Table 6 and any other one-option sweep: test score (%) per swept variant (less
+    the option), option and value (rows) and dataset (columns)."""
     runs = sweep_runs(data.runs) if not data.runs.empty else data.runs
     if runs.empty:
         return None
     runs = runs.assign(column=setting_labels(runs),
                        value=[f"{value:g}" if isinstance(value, float) else str(value)
                               for value in runs["value"]])
-    text, mean = _score_grid(runs, ["method", "option", "value"], "column")
+    text, mean = _score_grid(runs, ["base", "option", "value"], "column")
     columns = list(dict.fromkeys(runs["column"]))
     index = sorted(text.index, key=lambda row: (method_rank(row[0]), row[1],
                                                 _value_order(row[2])))
@@ -433,3 +435,88 @@ def failures_table(data: ReportData) -> Styler | None:
     return (styled(table.reset_index(drop=True), table, caption, best=None)
             .set_properties(subset=["error"], **{"text-align": "left", "max-width": "40em"})
             .hide(axis="index"))
+
+
+def _plus_minus(mean: float, std: float) -> str:
+    if not math.isfinite(mean):
+        return "—"
+    return f"{mean:.1f} ± {std:.1f}" if math.isfinite(std) else f"{mean:.1f}"
+
+
+def map_tables(data: ReportData) -> list[Styler] | None:
+    """The staleness map, one table per graph (:mod:`visagnn.bench.staleness_map`): per depth,
+    parts P and batch size B, the test score of GAS, the oracle and VISAGNN-Sum, the oracle's
+    gain over GAS with the std of its per-seed difference, and VISAGNN-Sum's share of it; the
+    heavy-staleness cells (gain above its std) marked and in bold."""
+    mapped = staleness_map(data.runs)
+    if mapped.empty:
+        return None
+    tables = []
+    for dataset, cells in mapped.groupby("dataset", sort=False):
+        cells = cells.sort_values(["num_layers", "num_parts", "batch_parts"])
+        text = pd.DataFrame({
+            "layers": cells["num_layers"], "P": cells["num_parts"], "B": cells["batch_parts"],
+            "GAS (%)": [_plus_minus(m, s) for m, s in zip(cells["gas"], cells["gas_std"],
+                                                          strict=True)],
+            "oracle (%)": [_plus_minus(m, s) for m, s in zip(
+                cells["oracle"], cells["oracle_std"], strict=True)],
+            "VISAGNN-Sum (%)": [_plus_minus(m, s) for m, s in zip(
+                cells["visagnn"], cells["visagnn_std"], strict=True)],
+            "oracle's gain": [gain_text(g, s) for g, s in zip(cells["gain"], cells["gain_std"],
+                                                              strict=True)],
+            "VISAGNN-Sum's share": [share_text(share) for share in cells["share"]],
+            "heavy": ["heavy" if heavy else "" for heavy in cells["heavy"]],
+            "seeds": cells["seeds"],
+        }).set_index(["layers", "P", "B"])
+        css = pd.DataFrame("", index=text.index, columns=text.columns)
+        css.loc[list(cells["heavy"]), ["oracle's gain", "VISAGNN-Sum's share", "heavy"]] = BEST
+        runs = data.runs[(data.runs["dataset"] == dataset)
+                         & data.runs["variant"].isin(MAP_VARIANTS)]
+        caption = (f"Staleness map of {dataset}: test score (%) of GAS, its exact-halo oracle "
+                   "and VISAGNN-Sum (our defaults) per depth, parts P and batch size B; the "
+                   "oracle's gain is the mean over seeds of oracle − GAS of the same seed ± "
+                   "the std of that difference; VISAGNN-Sum's share is its mean gain over GAS "
+                   "divided by the oracle's, — where the oracle's gain is within its std. "
+                   "Heavy: the oracle gains more than one std (bold). " + finished_note(runs))
+        tables.append(text.style.apply(lambda _, css=css: css, axis=None)
+                      .set_caption(caption).set_table_styles(TABLE_STYLES))
+    return tables
+
+
+def convergence_table(data: ReportData) -> Styler | None:
+    """Convergence (paper Table 3's speed, :mod:`visagnn.bench.convergence`): per staleness
+    cell and variant, at the first epoch whose validation score reaches GAS's best (same seed
+    and cell), the epoch, the training seconds and the test score there, and whether the
+    variant gets there faster than GAS."""
+    rows = convergence_runs(data.runs, data.epochs)
+    if rows.empty:
+        return None
+    summary = convergence_summary(rows)
+    order = {dataset: i for i, dataset in enumerate(dataset_order(data.runs))}
+    summary = summary.sort_values(
+        ["dataset", "num_layers", "num_parts", "batch_parts", "variant"],
+        key=lambda column: (column.map(order) if column.name == "dataset" else
+                            column.map(method_rank) if column.name == "variant" else column))
+    text = pd.DataFrame({
+        "dataset": summary["dataset"],
+        "setting": [f"{row.num_layers} layers, P={row.num_parts}, B={row.batch_parts}"
+                    for row in summary.itertuples()],
+        "variant": summary["variant"],
+        "GAS's best val (%)": [f"{target:.1f}" for target in summary["target"]],
+        "reached": [f"{row.reached} / {row.seeds}" for row in summary.itertuples()],
+        "epoch": [f"{epoch:.1f}" if math.isfinite(epoch) else "—"
+                  for epoch in summary["epoch"]],
+        "training (s)": [significant(seconds) if math.isfinite(seconds) else "—"
+                         for seconds in summary["seconds"]],
+        "test there (%)": [_plus_minus(m, s) for m, s in zip(summary["test"],
+                                                             summary["test_std"], strict=True)],
+        "against GAS": summary["verdict"],
+    }).set_index(["dataset", "setting", "variant"])
+    runs = data.runs[data.runs["key"].isin(staleness_cells(data.runs)["key"])]
+    caption = ("Convergence: per staleness cell (depth, parts P, batch size B) and variant, the "
+               "first epoch at which the validation score reaches GAS's best validation score "
+               "of the same seed and cell, the training time up to it (cumulative seconds of "
+               "training epochs, no evaluation) and the test score there, means over the seeds "
+               "that reach it; faster: it reaches it at every seed, in less mean time than "
+               "GAS. " + finished_note(runs))
+    return styled(text, text, caption, best=None)
