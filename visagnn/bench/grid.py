@@ -32,7 +32,7 @@ import torch
 
 from visagnn.bench.scaling.family import PRODUCTS_SHAPE
 from visagnn.bench.spec import RunSpec, dataset_label, plan_runs
-from visagnn.bench.staleness_map import MAP_VARIANTS, ORACLE
+from visagnn.bench.staleness_map import MAP_VARIANTS, ORACLE, heavy_cells, staleness_map
 from visagnn.bench.variants import Sweep, expand_variants
 from visagnn.datasets import DATASET_NAMES, load_dataset
 from visagnn.datasets.registry import check_dataset
@@ -453,37 +453,137 @@ def map_grid(datasets: Sequence[str] | None = None, seeds: int = MAP_SEEDS,
     return build_grid("map", studies, range(seeds), None, device, root, methods)
 
 
-REFERENCE_STUDIES: dict[str, tuple[Study, ...]] = {
-    "cora": staleness_studies(60, 60),
-    "citeseer": staleness_studies(60, 60),
-    # the largest of the four (519k edges): 20 epochs, the staleness studies only
-    "tolokers": staleness_studies(20, 20, with_table1=False),
+LIGHT_BATCH_PARTS = 10
+HEAVY_BATCH_PARTS = 1
+STALENESS_PARTS = 80
+LAMBDA_PAPER_FORM = Study("λ, paper form (Table 6)", (f"visagnn-sum {PAPER_FORM}",),
+                          sweep=Sweep("lam", TABLE6_LAMBDAS))
+"""Table 6 for VISAGNN-Sum's paper form (the staleness loss on)."""
+
+
+@dataclass(frozen=True)
+class ReferenceBudget:
+    """Epochs and seeds of one dataset's reference studies.
+
+    Args:
+        light_epochs, heavy_epochs: epochs at the light (B=10) and heavy settings; a map cell
+            at B=10 gets ``light_epochs``, every other ``heavy_epochs``, so that the map's cells
+            at the staleness studies' settings are theirs.
+        seeds: seeds of the staleness studies and the λ study. (default: 5)
+        map_seeds: seeds of the staleness map. (default: :data:`MAP_SEEDS`)
+        with_table1: every method of Table 1 at the light setting too. (default: True)
+        with_map: the staleness map (:func:`map_studies`). (default: True)
+        with_lambda: the λ study of the paper form at the light setting. (default: True)
+    """
+
+    light_epochs: int
+    heavy_epochs: int
+    seeds: int = 5
+    map_seeds: int = MAP_SEEDS
+    with_table1: bool = True
+    with_map: bool = True
+    with_lambda: bool = True
+
+    def epochs_at(self, batch_parts: int) -> int:
+        return self.light_epochs if batch_parts == LIGHT_BATCH_PARTS else self.heavy_epochs
+
+
+REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
+    "cora": ReferenceBudget(60, 60),
+    "citeseer": ReferenceBudget(60, 60),
+    # the largest of the four (519k edges; the oracle 40 s/epoch at B=1): 20 epochs, 3 seeds,
+    # the staleness studies, no map
+    "tolokers": ReferenceBudget(20, 20, seeds=3, with_table1=False, with_map=False),
     # budgets well past GAS's best validation epoch at either setting (the reference report)
-    "minesweeper": staleness_studies(80, 60, with_table1=False),
+    "minesweeper": ReferenceBudget(80, 60, with_table1=False),
 }
-"""The committed reference results (reports/reference/): what a 2-core CPU finishes in about
-three hours of training. Every dataset at P=80 parts: light staleness (B=10) and heavy (B=1);
-on Cora and CiteSeer every method of Table 1 at the light setting."""
-REFERENCE_SEEDS = 5
-REFERENCE_SEEDS_OF = {"tolokers": 3}
-"""Fewer seeds where a run takes minutes."""
+"""The committed reference results (reports/reference/) per dataset (others get Cora's): every
+dataset at P=80 parts, light staleness (B=10) and heavy (the map's heavy-staleness cells, B=1
+until the map has run); on Cora and CiteSeer every method of Table 1 at the light setting; the
+λ study of the paper form; the staleness map. :func:`visagnn.bench.cost.grid_cost` says what a
+budget costs."""
+REFERENCE_RESULTS = Path(__file__).parents[2] / "reports" / "reference" / "results"
+"""The committed reference store, whose staleness map chooses the heavy cells."""
+
+
+def heavy_studies(cells: Iterable[tuple[int, int, int]], budget: ReferenceBudget
+                  ) -> tuple[Study, ...]:
+    """The heavy-staleness study (:data:`HEAVY_STALENESS_VARIANTS`) at each (depth, parts P,
+    batch size B) of ``cells``, at the budget's epochs for B."""
+    measured = ("measure_staleness_every", STALENESS_MEASURED_EVERY)
+    return tuple(
+        replace(HEAVY_STALENESS, name=f"staleness, heavy ({depth} layers, P={parts}, B={batch})",
+                batch_parts=lambda dataset, batch=batch: (batch,), num_parts=parts,
+                epochs=budget.epochs_at(batch), config=(("num_layers", depth), measured))
+        for depth, parts, batch in cells)
+
+
+def mapped_heavy_cells(results: str | Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Per dataset whose whole staleness map (every cell of :func:`map_studies` at P=80) the
+    store ``results`` holds, its heavy-staleness cells as (depth, P, B)
+    (:func:`visagnn.bench.staleness_map.heavy_cells`; none: an empty list). A dataset with
+    only some cells (the staleness studies' own, at the default depth) is not mapped yet."""
+    from visagnn.bench.report import load  # reads a store: only where a grid asks for it
+
+    runs = load(results).runs
+    planned = {(depth, parts, batch) for depth in MAP_DEPTHS for parts in MAP_NUM_PARTS
+               for batch in MAP_BATCH_PARTS}
+    mapped = staleness_map(runs)
+    chosen = {}
+    for dataset, cells in mapped.groupby("dataset", sort=False):
+        stored = {(int(row.num_layers), int(row.num_parts), int(row.batch_parts))
+                  for row in cells.itertuples()}
+        if planned <= stored:
+            chosen[str(dataset)] = []
+    for row in heavy_cells(runs).itertuples():
+        if row.dataset in chosen:
+            chosen[row.dataset].append((int(row.num_layers), int(row.num_parts),
+                                        int(row.batch_parts)))
+    return chosen
+
+
+def reference_studies(budget: ReferenceBudget,
+                      heavy: Sequence[tuple[int, int, int]] | None = None
+                      ) -> tuple[tuple[Study, ...], tuple[Study, ...]]:
+    """A dataset's reference studies of ``budget``: those at ``budget.seeds`` seeds and the
+    map's (at ``budget.map_seeds``); the heavy study at the cells ``heavy`` (default: P=80,
+    B=1)."""
+    light, fixed_heavy = staleness_studies(budget.light_epochs, budget.heavy_epochs,
+                                           budget.with_table1)
+    studies = [light, *(heavy_studies(heavy, budget) if heavy is not None else (fixed_heavy,))]
+    if budget.with_lambda:
+        studies.append(replace(
+            LAMBDA_PAPER_FORM, batch_parts=lambda dataset: (LIGHT_BATCH_PARTS,),
+            num_parts=STALENESS_PARTS, epochs=budget.light_epochs,
+            config=(("measure_staleness_every", STALENESS_MEASURED_EVERY),)))
+    mapped = (map_studies({batch: budget.epochs_at(batch) for batch in MAP_BATCH_PARTS})
+              if budget.with_map else ())
+    return tuple(studies), mapped
 
 
 def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = None,
                    epochs: int | None = None, device: str = "cpu", root: str | None = None,
-                   methods: Sequence[str] | None = None) -> Grid:
-    """The committed reference results (:data:`REFERENCE_STUDIES`; other datasets get Cora's
-    studies) with :data:`REFERENCE_SEEDS` seeds (:data:`REFERENCE_SEEDS_OF` per dataset), or
-    ``seeds`` everywhere."""
-    chosen = list(REFERENCE_STUDIES) if datasets is None else list(datasets)
+                   methods: Sequence[str] | None = None,
+                   budgets: Mapping[str, ReferenceBudget] | None = None,
+                   heavy_from: str | Path | None = REFERENCE_RESULTS) -> Grid:
+    """The committed reference results (:func:`reference_studies` of each dataset's
+    :data:`REFERENCE_BUDGETS`, or ``budgets``; other datasets get Cora's), ``seeds`` replacing
+    every study's seeds when given. The heavy-staleness study runs at the heavy cells of the
+    staleness map stored in ``heavy_from`` (:func:`mapped_heavy_cells`) for every dataset
+    mapped there, at P=80, B=1 for the others."""
+    budgets = REFERENCE_BUDGETS if budgets is None else budgets
+    chosen = list(budgets) if datasets is None else list(datasets)
+    heavy = mapped_heavy_cells(heavy_from) if heavy_from is not None else {}
     cells: list[Cell] = []
     for dataset in chosen:
-        count = seeds or REFERENCE_SEEDS_OF.get(dataset.lower(), REFERENCE_SEEDS)
-        studies = REFERENCE_STUDIES.get(dataset.lower(), REFERENCE_STUDIES["cora"])
-        cells += build_grid("reference", {dataset: studies}, range(count), epochs, device,
-                            root, methods).cells
-    return Grid("reference", tuple(cells))
+        budget = budgets.get(dataset.lower(), REFERENCE_BUDGETS["cora"])
+        studies, mapped = reference_studies(budget, heavy.get(dataset_label(dataset)))
+        for group, count in ((studies, budget.seeds), (mapped, budget.map_seeds)):
+            if group:
+                cells += build_grid("reference", {dataset: group}, range(seeds or count),
+                                    epochs, device, root, methods).cells
+    return Grid("reference", merge_cells(cells))
 
 
-GRIDS: dict[str, Callable[..., Grid]] = {"demo": demo_grid, "paper": paper_grid,
-                                         "reference": reference_grid}
+GRIDS: dict[str, Callable[..., Grid]] = {"demo": demo_grid, "map": map_grid,
+                                         "paper": paper_grid, "reference": reference_grid}
