@@ -116,6 +116,7 @@ def faster_sentence(summary: pd.DataFrame, variant: str) -> str:
 
     faster = of_variant[of_variant["verdict"] == "faster"]
     rest = of_variant[of_variant["verdict"] != "faster"]
+    where = f": {cells(faster)}" if len(faster) else ""
+    elsewhere = f"; not in {cells(rest)}" if len(rest) else ""
     return (f"{variant} reaches GAS's best validation score in less training time than GAS in "
-            f"{len(faster)} of {len(of_variant)} cells: {cells(faster)}; not in "
-            f"{cells(rest)}.")
+            f"{len(faster)} of {len(of_variant)} cells{where}{elsewhere}.")

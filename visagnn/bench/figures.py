@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from visagnn.bench.convergence import staleness_cells
 from visagnn.bench.report import (
     STALENESS_METHODS,
     ReportData,
@@ -32,6 +34,7 @@ from visagnn.bench.report import (
     staleness_keys,
     sweep_runs,
 )
+from visagnn.bench.staleness_map import MAP_VARIANTS, gain_text, share_text, staleness_map
 
 MIN_FIGURE_WIDTH = 8.0
 ACCURACY_COLUMNS = 3
@@ -232,4 +235,93 @@ def staleness_figures(data: ReportData) -> list[Figure] | None:
         figures.append(_finish(
             figure, f"Staleness on {dataset}: true staleness and how its proxies rank it",
             runs))
+    return figures or None
+
+
+def map_heatmaps(data: ReportData) -> list[Figure] | None:
+    """The staleness map, one heat map per graph (:mod:`visagnn.bench.staleness_map`): depth
+    (rows) against parts P and batch size B (columns), coloured by the oracle's gain over GAS;
+    each cell says the gain ± its std and, beside it, VISAGNN-Sum's share; heavy-staleness
+    cells are framed."""
+    mapped = staleness_map(data.runs)
+    if mapped.empty:
+        return None
+    figures = []
+    for dataset, cells in mapped.groupby("dataset", sort=False):
+        cells = cells.assign(column=[f"P={parts}, B={batch}" for parts, batch in zip(
+            cells["num_parts"], cells["batch_parts"], strict=True)])
+        columns = list(dict.fromkeys(cells.sort_values(["num_parts", "batch_parts"])["column"]))
+        gain = cells.pivot(index="num_layers", columns="column", values="gain")[columns]
+        labels = cells.assign(label=[
+            f"{gain_text(g, s)}\n{share_text(share)}" for g, s, share in zip(
+                cells["gain"], cells["gain_std"], cells["share"], strict=True)]).pivot(
+            index="num_layers", columns="column", values="label")[columns].fillna("")
+        bound = max(float(np.nanmax(np.abs(gain.to_numpy(float)))), 0.1)
+        with sns.axes_style("white"), sns.plotting_context("notebook"):
+            figure = Figure(figsize=(max(2.1 * len(columns) + 2.5, MIN_FIGURE_WIDTH),
+                                     1.1 * len(gain) + 2.2), layout="constrained")
+            axis = figure.subplots()
+            sns.heatmap(gain, annot=labels.to_numpy(), fmt="", cmap="RdBu_r", center=0,
+                        vmin=-bound, vmax=bound, linewidths=0.5, ax=axis,
+                        cbar_kws={"label": "oracle − GAS (test points)"})
+            for row in cells[cells["heavy"]].itertuples():
+                axis.add_patch(Rectangle((columns.index(row.column),
+                                          list(gain.index).index(row.num_layers)), 1, 1,
+                                         fill=False, edgecolor="black", linewidth=2.5))
+            axis.set(xlabel="parts P, batch size B (parts per mini-batch)", ylabel="layers",
+                     title="gain ± std of the per-seed difference; VISAGNN-Sum's share below "
+                           "(framed: heavy)")
+        runs = data.runs[(data.runs["dataset"] == dataset)
+                         & data.runs["variant"].isin(MAP_VARIANTS)]
+        figures.append(_finish(figure, f"Staleness map of {dataset}: the oracle's gain over "
+                                       "GAS", runs))
+    return figures
+
+
+def convergence_time_figures(data: ReportData) -> list[Figure] | None:
+    """Validation score against cumulative training time (paper Figures 2-3), one figure per
+    graph with a panel per staleness cell (depth, P, B), one line per variant, the mean over
+    seeds (each epoch at its mean time over seeds); the dotted line is GAS's best validation
+    score (mean over seeds), the target of the convergence table."""
+    chosen = staleness_cells(data.runs) if not data.runs.empty else data.runs
+    if chosen.empty or data.epochs.empty:
+        return None
+    curves = data.epochs[data.epochs["key"].isin(chosen["key"])]
+    if curves.empty:
+        return None
+    curves = curves.merge(chosen[["key", "num_layers"]], on="key").assign(
+        val_score=lambda frame: pd.to_numeric(frame["val"], errors="coerce") * 100)
+    metrics = metric_names(data.runs)
+    figures = []
+    for dataset in dataset_order(chosen):
+        of_dataset = curves[curves["dataset"] == dataset]
+        cells = of_dataset[["num_layers", "num_parts", "batch_parts"]].drop_duplicates()
+        cells = cells.sort_values(["num_layers", "num_parts", "batch_parts"])
+        colors = palette(ordered(of_dataset["variant"]))
+        columns = min(len(cells), 3)
+        with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
+            figure, axes = _figure(len(cells), width=4.6, height=3.4, columns=columns)
+            for axis, cell in zip(axes, cells.itertuples(), strict=True):
+                of_cell = of_dataset[(of_dataset["num_layers"] == cell.num_layers)
+                                     & (of_dataset["num_parts"] == cell.num_parts)
+                                     & (of_dataset["batch_parts"] == cell.batch_parts)]
+                mean = (of_cell.groupby(["variant", "epoch"])[["train_time", "val_score"]]
+                        .mean().reset_index())
+                sns.lineplot(data=mean, x="train_time", y="val_score", hue="variant",
+                             hue_order=[v for v in colors if v in set(mean["variant"])],
+                             palette=colors, ax=axis)
+                gas = of_cell[of_cell["variant"] == "gas"]
+                if not gas.empty:
+                    axis.axhline(gas.groupby("key")["val_score"].max().mean(), color="#555",
+                                 linestyle=":", linewidth=1)
+                axis.set(title=f"{cell.num_layers} layers, P={cell.num_parts}, "
+                               f"B={cell.batch_parts}", xlabel="training time (s)",
+                         ylabel=f"val {metrics[dataset]} (%)")
+                if axis is axes[columns - 1]:
+                    _legend_outside(axis, "variant")
+                elif axis.get_legend() is not None:
+                    axis.get_legend().remove()
+        runs = chosen[chosen["dataset"] == dataset]
+        figures.append(_finish(figure, f"Convergence on {dataset}: validation score against "
+                                       "training time (mean over seeds)", runs))
     return figures or None

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from visagnn.bench.convergence import convergence_runs, convergence_summary, staleness_cells
+from visagnn.bench.convergence import (
+    convergence_runs,
+    convergence_summary,
+    faster_sentence,
+    staleness_cells,
+)
 from visagnn.bench.published import PAPER_TABLE, PUBLISHED
 from visagnn.bench.report import (
     STALENESS_METHODS,
@@ -520,3 +525,15 @@ def convergence_table(data: ReportData) -> Styler | None:
                "that reach it; faster: it reaches it at every seed, in less mean time than "
                "GAS. " + finished_note(runs))
     return styled(text, text, caption, best=None)
+
+
+def convergence_sentence(data: ReportData) -> str:
+    """One sentence per VISAGNN variant at the staleness cells: where it reaches GAS's best
+    validation score in less training time than GAS, and where not
+    (:func:`~visagnn.bench.convergence.faster_sentence`)."""
+    rows = convergence_runs(data.runs, data.epochs)
+    if rows.empty:
+        return "*No results for this yet.*"
+    summary = convergence_summary(rows)
+    variants = ordered(v for v in summary["variant"] if v.startswith("visagnn"))
+    return " ".join(faster_sentence(summary, variant) for variant in variants)
