@@ -20,7 +20,8 @@ from visagnn.bench.store import ResultsStore
 REPORT_SECTIONS = ("Accuracy (paper Tables 1-2)", "Convergence (paper Figures 2-3)",
                    "Memory and time (paper Table 3)", "Ablation (paper Table 4)",
                    "Batch size (paper Table 5)", "the staleness loss (paper Table 6)",
-                   "Staleness", "Runs that did not finish", "Every setting in the store")
+                   "Staleness", "The staleness map", "Convergence to GAS's best",
+                   "Runs that did not finish", "Every setting in the store")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def test_report_renders_every_table_and_figure(rendered):
     assert len(re.findall("data:image/png;base64", page)) >= 8
     assert not re.search(r"<script[^>]+src=", page)  # opens offline: no CDN script
     assert {path.stem for path in (reports / "figures").glob("*.png")} >= {
-        "accuracy", "convergence-1", "convergence-2", "batch-size", "sweep", "staleness-1"}
+        "accuracy", "convergence-1", "convergence-2", "batch-size", "sweep", "staleness-1",
+        "staleness-map", "convergence-time"}
 
 
 def test_index_says_where_results_come_from_and_links_everything(rendered):
