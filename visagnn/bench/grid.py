@@ -344,6 +344,16 @@ def is_available(dataset: str, root: str | None) -> bool:
     return True
 
 
+def has_files(dataset: str, root: str | None) -> bool:
+    """Whether the named ``dataset``'s files are under the data root, without reading them
+    (the larger graphs take seconds to load)."""
+    try:
+        check_dataset(dataset, root, download=False)
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
+
+
 def data_problems(grid: Grid, download: bool | None = None) -> list[str]:
     """One line per dataset of ``grid`` whose data is not there: its files are neither present
     nor downloadable (``download``: as :func:`~visagnn.datasets.registry.check_dataset`), or
@@ -393,11 +403,13 @@ MAP_MORE_PARTS: dict[str, tuple[int, ...]] = {
                                    "coauthor-physics", "coauthor-physics-sparse")}
 """The larger graphs are also mapped at P=160: the same B then reads more of its halo stale."""
 MAP_SEEDS = 3
+MAP_OTHER_EPOCHS = 40
 MAP_EPOCHS = {"cora": 60, "citeseer": 60, "minesweeper": 60, "tolokers": 20,
               "amazon-computers": 40, "amazon-computers-sparse": 40,
               "coauthor-physics": 40, "coauthor-physics-sparse": 40}
-"""The map's epochs per dataset (others: the dataset's default): those of the staleness studies
-(:data:`REFERENCE_STUDIES`), and for the new graphs past GAS's best epoch at P=80, B=1 (30)."""
+"""The map's epochs per dataset (others, the synthetic graph among them:
+:data:`MAP_OTHER_EPOCHS`): those of the staleness studies (:data:`REFERENCE_BUDGETS`), and for
+the new graphs past GAS's best epoch at P=80, B=1 (30 on Amazon Computers)."""
 MAP_DATASETS = ("cora", "citeseer", "tolokers", "minesweeper", "amazon-computers",
                 "amazon-computers-sparse", "coauthor-physics", "coauthor-physics-sparse")
 """The real graphs ``--grid map`` maps where the data root holds them; the ``-sparse`` variants
@@ -446,8 +458,8 @@ def map_grid(datasets: Sequence[str] | None = None, seeds: int = MAP_SEEDS,
     the synthetic graph with locality (``datasets`` replaces that choice), at
     :data:`MAP_EPOCHS` (``epochs`` replaces them) with ``seeds`` seeds."""
     chosen = (list(datasets) if datasets is not None
-              else [*[d for d in MAP_DATASETS if is_available(d, root)], str(locality_graph())])
-    studies = {dataset: map_studies(epochs or MAP_EPOCHS.get(dataset.lower()),
+              else [*[d for d in MAP_DATASETS if has_files(d, root)], str(locality_graph())])
+    studies = {dataset: map_studies(epochs or MAP_EPOCHS.get(dataset.lower(), MAP_OTHER_EPOCHS),
                                     MAP_MORE_PARTS.get(dataset.lower(), MAP_NUM_PARTS))
                for dataset in chosen}
     return build_grid("map", studies, range(seeds), None, device, root, methods)
