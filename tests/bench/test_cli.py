@@ -36,7 +36,8 @@ def test_grid_dry_run_lists_cells_and_runs(capsys, monkeypatch):
     (["--jobs", "0"], "--jobs must be >= 1, got 0"),
     (["--threads", "-1"], "--threads must be >= 0 (0: one per core), got -1"),
     (["--epochs", "0"], "--epochs must be >= 1, got 0"),
-    (["--grid", "nope"], "argument --grid: invalid choice: 'nope' (choose from 'demo', 'paper'"),
+    (["--grid", "nope"],
+     "argument --grid: invalid choice: 'nope' (choose from 'demo', 'map', 'paper'"),
 ])
 def test_bad_grid_arguments_are_one_line_with_the_flag_and_exit_2(arguments, message, capsys,
                                                                    tmp_path):

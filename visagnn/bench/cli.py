@@ -44,15 +44,16 @@ def configure_grid(grid: argparse.ArgumentParser) -> None:
     grid.description = ("Run a benchmark grid, resuming where it stopped, then render its "
                         "reports. Every argument is checked before anything trains.")
     grid.add_argument("--grid", choices=sorted(GRIDS), default="demo",
-                      help="demo (default): minutes on a CPU; paper: the experiments of "
-                           "Tables 1-6; reference: the committed reference results")
+                      help="demo (default): minutes on a CPU; map: the staleness map; paper: "
+                           "the experiments of Tables 1-6; reference: the committed reference "
+                           "results")
     grid.add_argument("--datasets", nargs="+", default=None,
                       help="datasets (names or .pt paths) instead of the grid's own")
     grid.add_argument("--methods", nargs="+", default=None,
                       help="run only the variants of these methods")
     grid.add_argument("--seeds", type=int, default=None,
-                      help="seeds per setting, 0..N-1 (default: demo 2, paper 5, reference 5, "
-                           "3 on Tolokers)")
+                      help="seeds per setting, 0..N-1 (default: demo 2, map 3, paper 5, "
+                           "reference 5, 3 on Tolokers and in its map)")
     grid.add_argument("--epochs", type=int, default=None,
                       help="epochs of every run (default: the grid's, else the dataset's)")
     grid.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
