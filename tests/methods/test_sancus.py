@@ -12,11 +12,19 @@ import torch
 from tests.graphs import write_community_graph
 from tests.ranks import run_ranks
 from visagnn.config import RunConfig
+from visagnn.graph.csr import CSRGraph
+from visagnn.graph.partition import Partition
 from visagnn.graph.partitioned import PartitionedGraph
 from visagnn.graph.rank_shard import RankShard
 from visagnn.methods import create_method, resolve_config
-from visagnn.methods.sancus import SancusOptions, relative_change, should_broadcast
+from visagnn.methods.sancus import (
+    BoundaryExchange,
+    SancusOptions,
+    relative_change,
+    should_broadcast,
+)
 from visagnn.run.train import load_run_dataset, seed_everything
+from visagnn.utils.distributed import current_world
 
 EPOCHS = 8
 SETTINGS = dict(epochs=EPOCHS, hidden_channels=16, lr=0.02, dropout=0.0, grad_clip=1.0)
@@ -135,3 +143,32 @@ def test_a_block_is_skipped_only_within_both_bounds():
 def test_bad_bounds_name_the_field(options, message):
     with pytest.raises(ValueError, match=message):
         SancusOptions(**options)
+
+
+def exchange_a_path(rank: int, world_size: int) -> tuple[list[list[float]], list[dict[str, int]]]:
+    """The path 0 - 1 - 2 - 3 in parts {0, 1} and {2, 3}: each rank lends one row (node 1,
+    node 2) and reads the other's; its rows change by 0.01, then by 1."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    partition = Partition(perm=torch.arange(4), part_ptr=torch.tensor([0, 2, 4]))
+    shard = RankShard.of(CSRGraph.from_edge_index(edge_index, 4), partition, rank)
+    bounds = SancusOptions(staleness_epochs=5, staleness_drift=0.1)
+    exchange = BoundaryExchange(shard, current_world(), bounds)
+    base = torch.tensor([[1.0, 0.0], [0.0, 1.0]]) + rank
+    halos, counts = [], []
+    for h in (base, base + 0.01, base + 1.0):
+        halos.append(exchange.training_halo(h.clone().requires_grad_(), 1).detach().tolist())
+        counts.append(dict(exchange.counts))
+    return halos, counts
+
+
+def test_readers_keep_a_cached_row_within_the_bound_and_get_it_anew_beyond():
+    first, second = run_ranks(exchange_a_path, 2)
+    # rank 0 reads node 2 (rank 1's first row), rank 1 reads node 1 (rank 0's second row)
+    assert first[0] == [[[2.0, 1.0]], [[2.0, 1.0]], [[3.0, 2.0]]]
+    assert second[0] == [[[0.0, 1.0]], [[0.0, 1.0]], [[1.0, 2.0]]]
+    row = 4 * 2  # one float32 row of width 2, to the one other rank
+    assert first[1] == second[1] == [
+        {"bytes_forward": 2 * row, "bytes_backward": 0, "skipped_broadcasts": 0},
+        {"bytes_forward": 2 * row, "bytes_backward": 0, "skipped_broadcasts": 2},
+        {"bytes_forward": 4 * row, "bytes_backward": 0, "skipped_broadcasts": 2},
+    ]

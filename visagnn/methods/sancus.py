@@ -15,12 +15,16 @@ another part) as :math:`p` last received it. Rank :math:`q` broadcasts its block
 than ``staleness_epochs`` epochs in a row since its last broadcast :math:`\bar B_q^{(l)}` and,
 with ``staleness_drift`` set, :math:`\lVert B_q^{(l)} - \bar B_q^{(l)} \rVert_F /
 \lVert \bar B_q^{(l)} \rVert_F \le` ``staleness_drift``; the others then read their cached copy
-(the historical embedding). The official code (``chenzhao/light-dist-gnn``,
-``models/cached_gcn.py``) skips by counting broadcasts per layer and source (after 50, every
-other epoch); the relative change is the paper's staleness metric. Each decision is one flag
-per rank, summed over the ranks before the broadcasts, so every rank knows which blocks come.
-The input features never change: they are exchanged once, before the first epoch, as the
-official code caches its first layer's broadcast after the first.
+(the historical embedding). The epoch bound is the official code's rule
+(``chenzhao/light-dist-gnn``, ``models/cached_gcn.py``: its second layer's broadcast from a
+source is served from the cache on every other epoch once that source has broadcast 50 times,
+so a cached block is at most one epoch old); the bound on the relative change is our reading
+of the paper's "bounded embedding staleness metrics" (its abstract; the rule in its text is not
+reproduced here). Each decision is one flag per rank, summed over the ranks before the
+broadcasts, so every rank knows which blocks come. The input features never change: they are
+exchanged once, before the first epoch, as the official code serves its first layer's
+broadcast from the cache after the first. Unlike the official code, which broadcasts a rank's
+whole part (CAGNET's scheme), only the boundary rows travel.
 
 The backward pass is exact for what the forward read: the gradient of every halo row goes
 back to its owner (:class:`HaloGradient`, one reduce per boundary block), also for a cached
