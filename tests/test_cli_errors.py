@@ -39,6 +39,7 @@ def error_of(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     (["--method", "sage", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
     (["--method", "s3", "--floor", "0"], "--floor must be in (0, 1], got 0.0"),
     (["--method", "sat", "--window", "1"], "--window must be >= 2, got 1"),
+    (["--method", "sancus", "--staleness-epochs", "-1"], "--staleness-epochs must be >= 0, got -1"),
     (["--method", "sat", "--push-rows", "clean"],
      "--method sat needs --push-rows train, got clean"),
     (["--method", "rest", "--refresh-every", "-1"], "--refresh-every must be >= 0, got -1"),

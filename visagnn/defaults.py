@@ -44,7 +44,8 @@ PLANETOID_PAPERS: dict[str, dict[str, Any]] = {
                     batch_size=1024),
 }
 """The settings the GCN, GAT, APPNP, GraphSAGE and FastGCN papers or codes use on Cora,
-CiteSeer and PubMed."""
+CiteSeer and PubMed (SANCUS: GCN's)."""
+PLANETOID_PAPERS["sancus"] = PLANETOID_PAPERS["gcn"]  # SANCUS trains that GCN over ranks
 
 HETEROPHILOUS = dict(heads=4, dropout=0.2, weight_decay=0.0, epochs=200)
 

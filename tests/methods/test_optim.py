@@ -9,6 +9,7 @@ from visagnn.methods.optim import build_optimizer
 
 FIRST_LAYER = {  # the papers that put L2 on the first layer only (GCN, APPNP, FastGCN's code)
     "gcn": lambda model: model.backbone.convs[0],
+    "sancus": lambda model: model.convs[0],  # GCN's, over ranks
     "appnp": lambda model: model.lins[0],
     "fastgcn": lambda model: model.convs[0],
 }

@@ -43,8 +43,8 @@ from visagnn.utils.atomic_write import atomic_write
 from visagnn.utils.cache import cache_folder
 
 TABLE1_METHODS = ("sage", "fastgcn", "ladies", "clustergcn", "graphsaint", "sgc", "gcn", "gat",
-                  "appnp", "vrgcn", "mvsgnn", "gas", "graphfm", "refresh", "lmc", "s3", "sat",
-                  "rest", "visagnn-cat", "visagnn-sum")
+                  "appnp", "vrgcn", "mvsgnn", "gas", "graphfm", "refresh", "lmc", "sancus", "s3",
+                  "sat", "rest", "visagnn-cat", "visagnn-sum")
 """Table 1: every method of the paper's Table 1, in its order."""
 TABLE2_METHODS = ("sage", "sgc", "gas", "graphfm", "refresh", "lmc", "visagnn-sum")
 TABLE4_VARIANTS = ("visagnn-sum", "visagnn-sum --no-attention", "visagnn-sum --loss",

@@ -41,12 +41,13 @@ METHOD_COLORS = {
     "sage": "#8c564b", "fastgcn": "#c49c94", "ladies": "#dbdb8d", "clustergcn": "#e377c2",
     "graphsaint": "#f7b6d2", "sgc": "#7f7f7f", "gcn": "#bcbd22", "gat": "#17becf",
     "appnp": "#393b79", "vrgcn": "#9edae5", "mvsgnn": "#aec7e8", "gas": "#1f77b4",
-    "graphfm": "#9467bd", "refresh": "#2ca02c", "lmc": "#ff7f0e", "s3": "#6b6ecf",
-    "sat": "#e7969c", "rest": "#8ca252", "visagnn-cat": "#8c0a2e", "visagnn-sum": "#d62728",
+    "graphfm": "#9467bd", "refresh": "#2ca02c", "lmc": "#ff7f0e", "sancus": "#8c6d31",
+    "s3": "#6b6ecf", "sat": "#e7969c", "rest": "#8ca252", "visagnn-cat": "#8c0a2e",
+    "visagnn-sum": "#d62728",
 }
 """One colour per method, the same in every figure (VISAGNN in reds); the methods in the
-order of the paper's Table 1 (then its Table 7's S3 and SAT and the newer REST, before
-VISAGNN), which is the order of every table and legend."""
+order of the paper's Table 1 (then its Table 7's SANCUS, S3 and SAT and the newer REST,
+before VISAGNN), which is the order of every table and legend."""
 
 METHOD_ORDER = tuple(METHOD_COLORS)
 

@@ -2,7 +2,7 @@ r"""The optimizer every method builds and the step every method takes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
@@ -42,14 +42,19 @@ def build_optimizer(model: nn.Module, regularized: Iterable[nn.Parameter], lr: f
 
 
 def optimizer_step(
-    loss: Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float | None
+    loss: Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float | None,
+    reduce_gradients: Callable[[], None] | None = None,
 ) -> float:
-    """Backpropagate ``loss``, clip the gradient norm to ``grad_clip`` (if set), step.
+    """Backpropagate ``loss``, call ``reduce_gradients`` (if given: e.g. summing a distributed
+    model's gradients over its ranks, so that they clip and step as one), clip the gradient
+    norm to ``grad_clip`` (if set), step.
 
     Returns the loss value.
     """
     optimizer.zero_grad()
     loss.backward()
+    if reduce_gradients is not None:
+        reduce_gradients()
     if grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
