@@ -130,16 +130,23 @@ class FakeClock:
         return self.now
 
 
-def test_a_unit_starts_only_while_the_budget_outlasts_the_longest_unit():
+def test_a_unit_starts_only_while_the_budget_outlasts_the_longest_of_its_kind():
     clock = FakeClock()
     gate = UnitGate(Budget(100.0, clock))
-    assert gate.refusal() is None  # the first unit always starts
-    with gate.unit():
+    assert gate.refusal("gas") is None  # the first unit always starts
+    with gate.unit("gas"):
         clock.now = 40.0
-    assert gate.refusal() is None  # 60 s left, 40 s the longest
-    with gate.unit():
+    assert gate.refusal("gas") is None  # 60 s left, 40 s the longest
+    with gate.unit("oracle"):
+        clock.now = 50.0
+    with gate.unit("gas"):
         clock.now = 70.0
-    assert gate.refusal() == "30 s of the step's budget left, the longest unit so far took 40 s"
+    assert gate.refusal("oracle") is None  # 30 s left, an oracle run took 10 s
+    assert gate.refusal("gas") == "30 s of the step's budget left, such a unit took 40 s"
+    # a kind not seen yet is expected to take as long as the longest unit of any kind
+    assert gate.refusal("visagnn-sum") == gate.refusal("gas")
+    clock.now = 100.0
+    assert gate.refusal("oracle") == "0 s of the step's budget left, such a unit took 10 s"
 
 
 def test_a_spent_budget_skips_every_step_and_still_writes_the_table(tmp_path, capfd):
