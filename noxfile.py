@@ -4,7 +4,8 @@ benchmark suite (``python -m visagnn grid`` / ``report``), results in ``results/
 (``python -m visagnn scale``: ``results/scale/``, ``reports/scale/scale.html``). All of these are
 ignored by git, so these sessions change no tracked file. ``reference`` alone writes the
 committed reference in ``reports/reference/``, and ``scale -- --reference`` the scaling one in
-``reports/reference/scale/``.
+``reports/reference/scale/``. ``gpu-check`` is the prepared GPU check (its figures in
+``results/gpu-check/``, copied by hand to ``reports/reference/gpu/``).
 
 The torch requirement is one variable: ``VISAGNN_TORCH`` overrides it, e.g. on a GPU box
 ``VISAGNN_TORCH="torch --index-url https://download.pytorch.org/whl/cu124" nox -s benchmark``.
@@ -102,6 +103,26 @@ def scale(session: nox.Session) -> None:
     """
     install_package(session, "notebooks")
     session.run("python", "-m", "visagnn", "scale", *session.posargs)
+
+
+@nox.session(name="gpu-check", venv_params=["--system-site-packages"])
+def gpu_check(session: nox.Session) -> None:
+    """The prepared GPU check (``python -m visagnn gpu-check``, :mod:`visagnn.bench.gpu_check`):
+    the arxiv-size scale point with device and pinned histories, the CUDA tests and a short
+    Table 5 run in under 9 minutes, every figure in ``results/gpu-check/`` (``-- --out DIR``).
+
+    The environment sees the interpreter's own packages, so a CUDA torch already installed
+    there is used as it is; otherwise ``VISAGNN_TORCH`` is installed (default: PyPI's
+    ``torch``, a CUDA build on Linux). ``-- --dry-run`` checks the check on a CPU in a minute.
+    On a machine without network (the device tool's) run :data:`DEVICE_COMMAND
+    <visagnn.bench.gpu_check.DEVICE_COMMAND>` instead.
+    """
+    probe = session.run("python", "-c", "import torch; print(torch.cuda.is_available())",
+                        silent=True, success_codes=[0, 1])
+    if "True" not in (probe or ""):
+        session.install(*shlex.split(os.environ.get("VISAGNN_TORCH", "torch")))
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "visagnn", "gpu-check", *session.posargs)
 
 
 @nox.session

@@ -49,6 +49,8 @@ COMMANDS: dict[str, Command] = {
     "scale": Command("visagnn.bench.scaling.cli:configure",
                      "the scaling benchmark: cost against graph size, and against plain PyG "
                      "at equal work, then its report", extra="notebooks"),
+    "gpu-check": Command("visagnn.bench.gpu_check:configure",
+                         "the prepared GPU check: scale point, CUDA tests, Table 5, targets"),
 }
 
 

@@ -19,7 +19,7 @@ import torch
 from tests.devices import needs_cuda
 from visagnn.bench import NOTEBOOKS
 from visagnn.bench.scaling import measure as measure_module
-from visagnn.bench.scaling.baseline import plain_gat
+from visagnn.bench.scaling.baseline import full_graph_forward, plain_gat
 from visagnn.bench.scaling.cli import DEFAULT_REPORTS, DEFAULT_RESULTS, REFERENCE
 from visagnn.bench.scaling.estimate import LOWER_BOUND, Estimate, estimate_peak
 from visagnn.bench.scaling.family import MIN_NODES, PARTITION, ScalePoint, num_parts
@@ -265,6 +265,28 @@ def test_a_point_that_raises_in_its_process_fails_with_its_error(tmp_path):
     assert not failure.value.killed and "Traceback" in failure.value.details
 
 
+def test_a_point_past_its_time_limit_is_killed_and_fails_with_that_reason(tmp_path):
+    with pytest.raises(PointFailed) as failure:
+        SubprocessExecutor(threads=1, timeout_s=0.01)(ScalePoint(TINY_NODES, "gas"),
+                                                      str(tmp_path / "none.pt"))
+    assert failure.value.error == "timed out after 0 s"
+
+
+def test_the_whole_graph_forward_is_measured_where_it_fits(measured):
+    record = measured["gas"]
+    assert record["pyg_forward_skipped"] is None and record["pyg_forward_s"] > 0
+    assert record["pyg_forward_workspace_mb"] > 0
+    model = plain_gat(ScalePoint(TINY_NODES, "gas").run_config(), 16, 5)
+    x, edge_index = torch.randn(30, 16), torch.randint(0, 30, (2, 90))
+    model.train()
+    out = full_graph_forward(model, x, edge_index)
+    # eval mode (no dropout: the same output twice), no autograd
+    assert out.shape == (30, 5) and not model.training and not out.requires_grad
+    assert torch.equal(out, full_graph_forward(model, x, edge_index))
+    needed = measure_module.forward_fits(10**12, torch.device("cpu"))
+    assert needed is not None and needed.startswith("the whole-graph forward needs about")
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--nodes", "500", "10000"], "--nodes must be >= 1000, got [500]"),
     (["--methods", "gas", "gcn"], "--methods: unknown or without histories: ['gcn']; valid "
@@ -309,7 +331,7 @@ def test_on_cuda_a_point_records_each_phase_s_device_memory(measured, method):
     assert record["config"]["device"] == "cuda" and math.isfinite(record["loss"])
     assert record["warmup_epochs"] == 1 and measured["gas"]["warmup_epochs"] == 0
     assert record["hardware"] == torch.cuda.get_device_name()
-    for phase in METHOD_PHASES[1:]:  # generating the graph allocates nothing on the device
+    for phase in [*METHOD_PHASES[1:], "pyg_forward"]:  # generating the graph: none on it
         assert record[f"{phase}_gpu_peak_mb"] > 0, phase
     on_cpu = measured["gas"]
     assert record["steps"] == on_cpu["steps"]  # the batches do not depend on the device

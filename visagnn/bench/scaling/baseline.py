@@ -16,6 +16,15 @@ the baseline lacks is the histories' reads and writes, the gradient-norm hooks a
 policy. (Its backward pass also carries the gradients of the halo rows' own outputs through
 their self-loops, a sliver more work than the method's.) Forward, backward and the optimizer
 step are timed as the method's are.
+
+:func:`full_graph_forward` is the yardstick of the methods' exact inference (history fill and
+evaluation, which visit the graph part by part): the same layers over the whole graph at once,
+
+.. math::
+    h^{(l+1)} = \mathrm{GAT}_l\big(h^{(l)},\ E\big)\ \text{for every node}, \qquad
+    h^{(0)} = x,
+
+in eval mode without autograd.
 """
 
 from __future__ import annotations
@@ -60,6 +69,18 @@ def subgraph_forward(model: GATBackbone, x: Tensor, batch: SubgraphBatch) -> Ten
     for index in range(model.num_layers):
         h = model.layer(index, LayerInput(h, batch.edge_index, batch.n_id, batch.batch_size))
     return h[: batch.batch_size]
+
+
+def full_graph_forward(model: GATBackbone, x: Tensor, edge_index: Tensor) -> Tensor:
+    """Every layer of ``model`` over every node and edge of the graph at once (eval mode, no
+    autograd); the output of every node."""
+    model.eval()
+    n_id = torch.arange(x.size(0), device=x.device)
+    h = x
+    with torch.no_grad():
+        for index in range(model.num_layers):
+            h = model.layer(index, LayerInput(h, edge_index, n_id, x.size(0)))
+    return h
 
 
 def equal_work_epoch(model: GATBackbone, optimizer: torch.optim.Optimizer,

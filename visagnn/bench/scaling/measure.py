@@ -23,6 +23,9 @@ inference    exact layer-wise inference of every node (``predict``, which also r
              histories, as every evaluation of a training run does)
 pyg_epoch    the same batches, in the same order, through plain PyG ``GATConv`` layers
              (:mod:`visagnn.bench.scaling.baseline`), measured the same way
+pyg_forward  those layers over the whole graph at once (eval mode, no autograd), the
+             yardstick of fill and inference; only where it fits (:func:`forward_fits`),
+             else ``pyg_forward_skipped`` says why
 ===========  ==========================================================================
 
 Both epochs run under a saved-tensor meter (a Python hook per tensor autograd saves, as the
@@ -31,7 +34,8 @@ Python call per operation), so the two are timed the same way; the method's epoc
 starts and the baseline's restarts the loader's random generator from the same state, so the
 baseline replays the method's batches exactly. On CUDA each of the two is preceded by an
 untimed epoch over the same batches (``warmup_epochs``: the first steps load kernels and grow
-the caching allocator), so that both measure the steady state. A partition point has
+the caching allocator), so that both measure the steady state, and the whole-graph forward by
+an untimed one. A partition point has
 ``generate`` and ``partition`` (METIS from scratch, its cache file replaced).
 """
 
@@ -53,7 +57,12 @@ from typing import Any
 import torch
 
 from visagnn.bench.provenance import provenance
-from visagnn.bench.scaling.baseline import StepGeometry, equal_work_epoch, plain_gat
+from visagnn.bench.scaling.baseline import (
+    StepGeometry,
+    equal_work_epoch,
+    full_graph_forward,
+    plain_gat,
+)
 from visagnn.bench.scaling.family import ScalePoint
 from visagnn.datasets.synthetic import load_synthetic
 from visagnn.graph.csr import CSRGraph
@@ -64,7 +73,13 @@ from visagnn.methods.partition_batches import inference_parts
 from visagnn.run.records import write_json_atomic
 from visagnn.run.train import seed_everything
 from visagnn.utils.cache import cache_folder
-from visagnn.utils.memory import MB, PeakMemory, SavedTensorMeter, WorkspaceMeter
+from visagnn.utils.memory import (
+    MB,
+    PeakMemory,
+    SavedTensorMeter,
+    WorkspaceMeter,
+    available_memory_mb,
+)
 
 METHOD_PHASES = ("generate", "build", "fill", "epoch", "inference", "pyg_epoch")
 PARTITION_PHASES = ("generate", "partition")
@@ -72,6 +87,15 @@ CPU = torch.device("cpu")
 TRAINING_PHASES = ("build", "fill", "epoch", "inference")
 """The phases whose peak is the breakdown's ``peak_mb``: a training run's, from building the
 method to its evaluation (as :func:`visagnn.run.train.run` measures it)."""
+FORWARD_PHASE = "pyg_forward"
+"""The whole-graph forward, apart from :data:`METHOD_PHASES`: it is measured only where it fits,
+so no estimate of a point's peak extrapolates it."""
+FORWARD_BYTES_PER_EDGE = 2.4e3
+"""What ``GATConv``'s forward holds per edge while it runs, at the family's 4 × 64 (measured:
+:mod:`~visagnn.bench.scaling.family`)."""
+FORWARD_SHARE = 0.75
+"""The share of the available memory the whole-graph forward may take, the rest left for what
+the process holds beside it (the margin of ``--history-storage auto`` on CUDA)."""
 
 
 class Phases:
@@ -129,6 +153,17 @@ def geometry_fields(steps: Sequence[StepGeometry]) -> dict[str, float]:
         fields[f"{name}_mean"] = fmean(values) if values else 0.0
         fields[f"{name}_max"] = max(values, default=0)
     return fields
+
+
+def forward_fits(num_edges: int, device: torch.device) -> str | None:
+    """Why the whole-graph forward of ``num_edges`` edges would not fit in
+    :data:`FORWARD_SHARE` of the memory ``device`` has available; ``None`` when it fits."""
+    needed = num_edges * FORWARD_BYTES_PER_EDGE / MB
+    room = FORWARD_SHARE * available_memory_mb(device)
+    if needed > room:
+        return (f"the whole-graph forward needs about {needed:.0f} MiB, more than "
+                f"{FORWARD_SHARE:.0%} of the {room / FORWARD_SHARE:.0f} MiB available")
+    return None
 
 
 def measure_partition(point: ScalePoint) -> dict[str, Any]:
@@ -192,9 +227,22 @@ def measure_method(point: ScalePoint, partition_file: Path) -> dict[str, Any]:
         steps = equal_work_epoch(model, optimizer, method.training_batches(), method.parted.y,
                                  config.grad_clip)
 
+    if method.device.type == "cuda":  # the epochs' cached blocks are free for the forward
+        torch.cuda.empty_cache()
+    forward_skipped = forward_fits(dataset.data.num_edges, method.device)
+    if forward_skipped is None:
+        x = dataset.data.x.to(method.device)
+        edge_index = dataset.data.edge_index.to(method.device)
+        if warmup:
+            full_graph_forward(model, x, edge_index)
+        with phases.phase(FORWARD_PHASE):
+            full_graph_forward(model, x, edge_index)
+        del x, edge_index
+
     widths = [*method.backbone.hidden_dims, dataset.num_classes]
     return {
         **phases.fields, "loss": loss, "memory": memory, "warmup_epochs": int(warmup),
+        f"{FORWARD_PHASE}_skipped": forward_skipped,
         "pyg_activations_mb": baseline_activations.peak_mb,
         # what layer-wise inference returns, held beside the histories while it runs
         "exact_outputs_mb": dataset.data.num_nodes * sum(widths) * 4 / MB,

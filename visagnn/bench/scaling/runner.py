@@ -59,9 +59,11 @@ class PointExecutor(Protocol):
 class SubprocessExecutor:
     """Runs :mod:`visagnn.bench.scaling.measure` in a fresh Python process with ``threads``
     torch threads (0: torch's default), on the copy of visagnn this process runs; its progress
-    goes to this process's stderr."""
+    goes to this process's stderr. A process still running after ``timeout_s`` seconds (``None``:
+    no limit) is killed, and the point fails with that reason."""
 
     threads: int = 1
+    timeout_s: float | None = None
 
     def __call__(self, point: ScalePoint, partition_file: str | None) -> dict[str, Any]:
         environment = dict(os.environ)
@@ -76,7 +78,11 @@ class SubprocessExecutor:
                        "--threads", str(self.threads)]
             if partition_file is not None:
                 command += ["--partition-file", partition_file]
-            returncode = subprocess.run(command, env=environment, check=False).returncode
+            try:
+                returncode = subprocess.run(command, env=environment, check=False,
+                                            timeout=self.timeout_s).returncode
+            except subprocess.TimeoutExpired:
+                raise PointFailed(f"timed out after {self.timeout_s:.0f} s") from None
             record = json.loads(output.read_text()) if output.exists() else None
         if returncode < 0:
             name = signal.Signals(-returncode).name
