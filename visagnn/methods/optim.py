@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+
+from visagnn.history.sharded import EXCHANGED
+from visagnn.utils.distributed import current_world
 
 
 def build_optimizer(model: nn.Module, regularized: Iterable[nn.Parameter], lr: float,
@@ -50,7 +54,34 @@ def optimizer_step(
     """
     optimizer.zero_grad()
     loss.backward()
+    if current_world().is_distributed:
+        average_gradients(list(model.parameters()))
     if grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     return float(loss.detach())
+
+
+def average_gradients(parameters: list[nn.Parameter]) -> None:
+    """Replace every rank's gradients by their mean over the ranks, as
+    ``DistributedDataParallel``'s all-reduce does: one ``all_reduce`` of which parameters have a
+    gradient on some rank, then one of those gradients flattened into one bucket (a rank without
+    a gradient for one contributes zeros; a parameter without a gradient on every rank keeps
+    none, so the optimizer skips it as in one process).
+
+    Done by hand rather than by wrapping the model in ``DistributedDataParallel``: a step's
+    forward is not one call of the module (policies run layers on their own, exact halo rows and
+    clean pushes run forwards without gradient), which DDP's reducer would have to be told
+    about; the averaged gradient is the same."""
+    device = parameters[0].device
+    present = torch.tensor([param.grad is not None for param in parameters], dtype=torch.int32,
+                           device=device)
+    dist.all_reduce(present)
+    used = [param for param, count in zip(parameters, present.tolist(), strict=True) if count]
+    flat = torch.cat([(param.grad if param.grad is not None else torch.zeros_like(param))
+                      .flatten() for param in used])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    EXCHANGED.gradient_bytes += present.nbytes + flat.nbytes
+    for param, grad in zip(used, flat.split([param.numel() for param in used]), strict=True):
+        param.grad = grad.view_as(param)
