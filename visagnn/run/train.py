@@ -86,8 +86,9 @@ def run(
     the steps it watches, so no later epoch pays it).
 
     Under ``torchrun`` (a process group joined, :func:`~visagnn.utils.distributed.join_world`)
-    every rank runs this with the same seed and returns the same summary, which adds the world
-    (:func:`world_fields`); only rank 0 writes ``out_dir`` and shows progress.
+    every rank runs this with the same seed and returns rank 0's summary and records (the same
+    but for the timings), which add the world (:func:`world_fields`); only rank 0 writes
+    ``out_dir`` and shows progress.
     """
     seed_everything(config.seed)
     dataset = dataset if dataset is not None else load_run_dataset(config)
@@ -149,6 +150,10 @@ def run(
         error=error, divergence=divergence,
         history_storage=method.history_placement() if method is not None else None,
         world=world_fields(breakdown) if world.is_distributed else None)
+    if world.is_distributed:  # rank 0's timings, so that every rank returns the same summary
+        shared = [summary, records]
+        dist.broadcast_object_list(shared, src=0)
+        summary, records = shared
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)
