@@ -64,6 +64,8 @@ def _step_then_refresh(rank: int, world_size: int) -> dict:
     gradients = _gradients(method, batch, train_rows)
     method.end_step()
     method.train_epoch(1)
+    state = [torch.cat([h.last_push.double(), h.grad_norm.double(), h.grad_seen.double()])
+             for h in method.model.histories]
     method.predict()  # evaluation: exact inference, then the histories' refresh
     exact = method.exact_embeddings()
     history = method.model.histories[0]
@@ -75,6 +77,9 @@ def _step_then_refresh(rank: int, world_size: int) -> dict:
         "pulled_error": float((history.pull(torch.arange(history.num_nodes))
                                - exact[0]).abs().max()),
         "row_bytes": sum(h.embedding.nbytes for h in method.model.histories),
+        "parameters": torch.cat([param.detach().flatten()
+                                 for param in method.model.parameters()]),
+        "state": state,
     }
 
 
@@ -88,6 +93,15 @@ def test_after_a_refresh_every_owned_row_is_exact_and_pulls_read_the_owners(two_
     for rank in two_ranks:
         assert rank["refresh_error"] < 1e-5
         assert rank["pulled_error"] < 1e-5
+
+
+@needs_cora
+def test_the_ranks_keep_one_model_and_one_per_node_state(two_ranks):
+    first, second = two_ranks
+    assert torch.equal(first["parameters"], second["parameters"])
+    for mine, theirs in zip(first["state"], second["state"], strict=True):
+        assert torch.equal(mine, theirs)
+        assert (mine[: mine.numel() // 3] > 0).any()  # the epoch's pushes are in it
 
 
 @needs_cora
@@ -126,7 +140,7 @@ def test_gas_on_two_ranks_trains_as_well_as_one_process():
     single = [run(_config(seed=seed, epochs=EPOCHS), dataset=dataset, progress=False).summary
               for seed in SEEDS]
     ranks = run_ranks(_train_seeds, 2)
-    assert ranks[0] == ranks[1]  # every rank returns the same summaries
+    assert ranks[0] == ranks[1]  # every rank returns rank 0's summaries
     distributed = ranks[0]
     one, two = (np.array([summary["test"] for summary in runs]) for runs in (single, distributed))
     assert abs(two.mean() - one.mean()) <= one.std()

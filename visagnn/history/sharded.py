@@ -99,7 +99,7 @@ class RowOwners:
         """Every rank's ``owned`` rows (``[stop - start, ...]``) as one ``[num_rows, ...]``
         tensor on every rank (one ``all_gather`` of rows padded to the largest range)."""
         sizes = [stop - start for start, stop in zip(self.bounds, self.bounds[1:], strict=False)]
-        padded = owned.new_zeros((max(sizes), *owned.shape[1:]))
+        padded = owned.new_zeros((max(sizes), *owned.shape[1:]), device=collective_device())
         padded[: owned.size(0)] = owned
         pieces = [torch.empty_like(padded) for _ in sizes]
         dist.all_gather(pieces, padded)
@@ -107,17 +107,25 @@ class RowOwners:
         return torch.cat([piece[:size] for piece, size in zip(pieces, sizes, strict=True)])
 
 
+def collective_device() -> torch.device:
+    """Where a collective's tensors must be: this rank's GPU under ``nccl``, else the CPU."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def exchange(chunks: list[Tensor]) -> list[Tensor]:
-    """``chunks[r]`` sent to rank ``r``; what every rank sent to this one, by sender
-    (``all_to_all_single`` of the counts, then of the rows; CPU tensors)."""
-    send = torch.tensor([chunk.size(0) for chunk in chunks], dtype=torch.long)
+    """``chunks[r]`` sent to rank ``r``; what every rank sent to this one, by sender, on the
+    CPU (``all_to_all_single`` of the counts, then of the rows, on :func:`collective_device`)."""
+    device = collective_device()
+    send = torch.tensor([chunk.size(0) for chunk in chunks], dtype=torch.long, device=device)
     received = torch.empty_like(send)
     dist.all_to_all_single(received, send)
-    rows = torch.cat(chunks)
+    rows = torch.cat(chunks).to(device)
     out = rows.new_empty((int(received.sum()), *rows.shape[1:]))
     dist.all_to_all_single(out, rows, received.tolist(), send.tolist())
     EXCHANGED.sent_bytes += send.nbytes + rows.nbytes
-    return list(out.split(received.tolist()))
+    return list(out.cpu().split(received.tolist()))
 
 
 def last_occurrences(index: Tensor) -> Tensor:
@@ -210,14 +218,14 @@ class ShardedTransfers:
 def gather_updates(updates: Tensor) -> Tensor:
     """Every rank's ``[k_r, C]`` float64 ``updates``, by rank (``all_gather`` of the counts,
     then of the rows padded to the largest ``k_r``)."""
-    world_size = dist.get_world_size()
-    count = torch.tensor([updates.size(0)], dtype=torch.long)
+    world_size, device = dist.get_world_size(), collective_device()
+    count = torch.tensor([updates.size(0)], dtype=torch.long, device=device)
     counts = [torch.empty_like(count) for _ in range(world_size)]
     dist.all_gather(counts, count)
     sizes = [int(size) for size in counts]
-    padded = updates.new_zeros((max(sizes), updates.size(1)))
+    padded = updates.new_zeros((max(sizes), updates.size(1)), device=device)
     padded[: updates.size(0)] = updates
     pieces = [torch.empty_like(padded) for _ in sizes]
     dist.all_gather(pieces, padded)
     EXCHANGED.sent_bytes += count.nbytes + padded.nbytes
-    return torch.cat([piece[:size] for piece, size in zip(pieces, sizes, strict=True)])
+    return torch.cat([piece[:size] for piece, size in zip(pieces, sizes, strict=True)]).cpu()
