@@ -21,6 +21,8 @@ from visagnn.utils.distributed import World
 SHARED_DATA = Path(os.environ.get("VISAGNN_DATA", Path(__file__).parents[3] / "shared/data"))
 SEEDS = (0, 1, 2)
 EPOCHS = 20
+"""Epochs of the single-process runs; two ranks take half the optimizer steps per epoch (each
+averaging two batches' gradients), so their runs get twice the epochs: the same updates."""
 
 needs_cora = pytest.mark.skipif(not (SHARED_DATA / "Cora").is_dir(),
                                 reason=f"Cora not found in {SHARED_DATA} (set VISAGNN_DATA)")
@@ -130,8 +132,8 @@ def test_each_rank_holds_half_of_the_history_rows(two_ranks):
 
 def _train_seeds(rank: int, world_size: int) -> list[dict]:
     dataset = load_dataset("cora", root=str(SHARED_DATA))
-    return [run(_config(seed=seed, epochs=EPOCHS), dataset=dataset, progress=False).summary
-            for seed in SEEDS]
+    return [run(_config(seed=seed, epochs=EPOCHS * world_size), dataset=dataset,
+                progress=False).summary for seed in SEEDS]
 
 
 @needs_cora
@@ -143,7 +145,10 @@ def test_gas_on_two_ranks_trains_as_well_as_one_process():
     assert ranks[0] == ranks[1]  # every rank returns rank 0's summaries
     distributed = ranks[0]
     one, two = (np.array([summary["test"] for summary in runs]) for runs in (single, distributed))
-    assert abs(two.mean() - one.mean()) <= one.std()
+    # the means are within the two results' spreads (sample std of 3 seeds each): one
+    # process's spread alone is a few test nodes at this length (0.002, i.e. 2 of 1,000)
+    assert two.mean() > 0.75
+    assert abs(two.mean() - one.mean()) <= one.std(ddof=1) + two.std(ddof=1), (one, two)
     for summary, reference in zip(distributed, single, strict=True):
         assert (summary["world_size"], summary["backend"]) == (2, "gloo")
         per_rank = [memory["histories_mb"] for memory in summary["memory_per_rank"]]
