@@ -13,8 +13,10 @@ import torch
 
 from tests.ranks import free_port, run_ranks
 from visagnn.datasets import load_dataset
+from visagnn.flags import UsageError
 from visagnn.methods import create_method, resolve_config
 from visagnn.methods.partition_batches import lockstep_positions
+from visagnn.run.command import check_world
 from visagnn.run.train import run, seed_everything
 from visagnn.utils.distributed import World
 
@@ -179,3 +181,14 @@ def test_torchrun_runs_the_cli_on_two_ranks(method, tmp_path):
     assert summary == json.loads(printed[0])
     assert (summary["world_size"], summary["status"], summary["epochs"]) == (2, "ok", 2)
     assert len((tmp_path / "out" / "epochs.jsonl").read_text().splitlines()) == 2
+
+
+def test_what_runs_in_one_process_only_is_refused_under_torchrun():
+    world = World(0, 2, "gloo")
+    for method in ("gcn", "sgc", "graphsaint"):
+        with pytest.raises(UsageError, match=f"--method {method} runs in one process only"):
+            check_world(resolve_config("cora", method), world)
+    with pytest.raises(UsageError, match="--measure-staleness-every runs in one process only"):
+        check_world(replace(resolve_config("cora", "gas"), measure_staleness_every=2), world)
+    check_world(resolve_config("cora", "clustergcn"), world)
+    check_world(resolve_config("cora", "gcn"), World())
