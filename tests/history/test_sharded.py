@@ -36,7 +36,11 @@ def _pull_and_push(rank: int, world_size: int) -> dict:
     during = history.pull(torch.tensor([1, 8, 9]))
     history.end_step()
     after = history.pull(torch.tensor([1, 8, 9]))
-    return {"owned": (history.owned.start, history.owned.stop), "pulled": pulled,
+    drifting = History(NODES, DIM, track_drift=True)
+    drifting.refresh(_rows(), iteration=0)
+    drifting.refresh(3 * _rows(), iteration=2)
+    return {"drift_rate": drifting.drift_rate.clone(),
+            "owned": (history.owned.start, history.owned.stop), "pulled": pulled,
             "during": during, "after": after, "stored": history.embedding.clone(),
             "last_push": history.last_push.clone(), "grad_norm": history.grad_norm.clone(),
             "grad_seen": history.grad_seen.clone(), "distributed": current_world().size}
@@ -64,3 +68,6 @@ def test_two_ranks_pull_exactly_the_owners_rows_and_see_pushes_after_the_step():
     assert ranks[0]["last_push"].tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]
     assert ranks[0]["grad_norm"][[1, 2]].tolist() == [5.0, 6.0]
     assert ranks[0]["grad_seen"].sum() == 2
+    # every rank knows every node's drift rate, measured by its owner: |3h - h| / 2
+    for result in ranks:
+        torch.testing.assert_close(result["drift_rate"], rows.norm(dim=-1))
