@@ -138,6 +138,12 @@ class HistoricalModel(nn.Module):
             history.refresh(rows, clock.iteration)
         self.halo_policy.after_refresh(exact, clock)
 
+    def end_step(self) -> None:
+        """At the end of a lockstep step, every history's :meth:`History.end_step` (the
+        layers', then the policy's own), in the same order on every rank."""
+        for history in [*self.histories, *self.halo_policy.own_histories()]:
+            history.end_step()
+
     def write_halo(self, halo: Tensor, rows: list[Tensor], clock: Clock) -> None:
         """Push ``rows`` (one ``[len(halo), D_l]`` tensor per history) as the rows of the nodes
         ``halo`` at ``clock``'s iteration."""

@@ -11,8 +11,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from visagnn.history.sharded import RowOwners, ShardedTransfers, gather_updates, last_occurrences
 from visagnn.history.staging import DirectTransfers, RowTransfers, StagedTransfers
 from visagnn.utils.cache import cache_folder
+from visagnn.utils.distributed import current_world
 
 HistoryDtype = Literal["float32", "float16", "bfloat16"]
 HISTORY_DTYPES: dict[str, torch.dtype] = {
@@ -198,6 +200,16 @@ class History:
     and velocity) is float32 on the compute device whatever the storage; the last exact rows of
     ``track_drift`` are kept like the rows (dtype, and place: memory-mapped with ``mmap``, on
     the device with ``device``, plain RAM otherwise).
+
+    In a ``torch.distributed`` run (``owners``, by default :meth:`RowOwners.even` of the
+    current world) the history is sharded: this rank stores only the rows (and the last exact
+    rows) of the nodes it owns, and moves rows through
+    :class:`~visagnn.history.sharded.ShardedTransfers`. The per-node state stays replicated on
+    every rank, as the policies index it over all nodes: each rank writes its own updates at
+    once and :meth:`end_step` (a collective, once per step) replays every rank's updates of the
+    step in rank order on every replica, so the replicas agree (per node and layer 13 bytes, 17
+    with the drift rate, against a row's ``D`` × 4). The drift velocity (``keep_velocity``)
+    would be an ``[N, D]`` replica, and is refused.
     """
 
     def __init__(
@@ -209,20 +221,33 @@ class History:
         track_drift: bool = False,
         keep_velocity: bool = False,
         placement: StoragePlacement | None = None,
+        owners: RowOwners | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.track_drift = track_drift or keep_velocity
         self.keep_velocity = keep_velocity
+        world = current_world()
+        self.owners = owners or (RowOwners.even(num_nodes, world) if world.is_distributed
+                                 else None)
+        if self.owners is not None and keep_velocity:
+            raise ValueError("the drift velocity (VISAGNN's --extrapolate) runs in one "
+                             "process only")
+        self._num_nodes = num_nodes
         self.placement = placement or storage.choose(self.device, history_nbytes(
-            num_nodes, [dim], storage.torch_dtype, track_drift, keep_velocity))
+            self.owned_rows, [dim], storage.torch_dtype, track_drift, keep_velocity))
         self.place = self.placement.place
         self.storage = HistoryStorage(self.place, storage.dtype)
         self.storage_device = self.device if self.place == "device" else torch.device("cpu")
         self.dtype = storage.torch_dtype
-        self._rows = self._zero_rows(num_nodes, dim, pin_memory=self.place == "pinned")
-        transfers = (StagedTransfers if stages_transfers(self.device, self.storage_device)
-                     else DirectTransfers)
-        self.transfers: RowTransfers = transfers(self._rows, self.device)
+        self._rows = self._zero_rows(self.owned_rows, dim, pin_memory=self.place == "pinned")
+        self.transfers: RowTransfers
+        if self.owners is not None:
+            self.transfers = ShardedTransfers(self._rows, self.device, self.owners)
+        elif stages_transfers(self.device, self.storage_device):
+            self.transfers = StagedTransfers(self._rows, self.device)
+        else:
+            self.transfers = DirectTransfers(self._rows, self.device)
+        self._updates: list[Tensor] = []  # sharded: this step's state updates, for end_step
         self.last_push = torch.full((num_nodes,), -1, dtype=torch.long, device=self.device)
         self.grad_norm = torch.zeros(num_nodes, device=self.device)
         self.grad_seen = torch.zeros(num_nodes, dtype=torch.bool, device=self.device)
@@ -233,13 +258,25 @@ class History:
 
     @property
     def embedding(self) -> Tensor:
-        """The ``[N, D]`` rows in the storage dtype and place, every push written."""
+        """The ``[N, D]`` rows in the storage dtype and place, every push written (sharded:
+        the rows of the nodes this rank owns, every earlier step's push written)."""
         self.transfers.land()
         return self._rows
 
     @property
     def num_nodes(self) -> int:
-        return self._rows.size(0)
+        return self._num_nodes
+
+    @property
+    def owned(self) -> slice:
+        """The nodes whose rows this history stores (all but for a sharded history)."""
+        if self.owners is None:
+            return slice(0, self._num_nodes)
+        return slice(self.owners.start, self.owners.stop)
+
+    @property
+    def owned_rows(self) -> int:
+        return self.owned.stop - self.owned.start
 
     @property
     def dim(self) -> int:
@@ -248,7 +285,7 @@ class History:
     def empty_like(self) -> History:
         """A zero history of the same shape, on the same devices (e.g. for gradients)."""
         return History(self.num_nodes, self.dim, self.device, self.storage, self.track_drift,
-                       self.keep_velocity, self.placement)
+                       self.keep_velocity, self.placement, self.owners)
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the history holds: the rows, the per-node state (drift state
@@ -272,6 +309,10 @@ class History:
         device ids to the host, which would wait for the device."""
         self.transfers.push(self.store_index(n_id, host_n_id), values.detach())
         self.last_push[n_id.to(self.device)] = iteration
+        if self.owners is not None:
+            ids = n_id.detach().cpu().double()
+            self._updates.append(torch.stack([ids, torch.full_like(ids, iteration),
+                                              torch.full_like(ids, torch.nan)], dim=1))
 
     def pull(self, n_id: Tensor, host_n_id: Tensor | None = None) -> Tensor:
         """The stored rows of ``n_id``, float32, on the compute device (no gradient flows into
@@ -295,12 +336,12 @@ class History:
     def refresh(self, exact: Tensor, iteration: int) -> None:
         """Write the ``exact`` embeddings of every node at ``iteration`` (persistence back to 0)
         and, with ``track_drift``, update each node's drift rate from the previous refresh."""
-        exact = exact.detach().to(self.storage_device, torch.float32)
+        exact = exact.detach()[self.owned].to(self.storage_device, torch.float32)
         if self.track_drift:
             if self._exact is not None and iteration > self.refreshed_at:
                 self._measure_drift(exact, iteration - self.refreshed_at)
             if self._exact is None:  # plain RAM for pinned rows: nothing copies it to a device
-                self._exact = self._zero_rows(self.num_nodes, self.dim, pin_memory=False)
+                self._exact = self._zero_rows(self.owned_rows, self.dim, pin_memory=False)
             self._exact.copy_(exact)
         self.embedding.copy_(exact)
         self.last_push.fill_(iteration)
@@ -318,15 +359,17 @@ class History:
         r""":math:`v = (e(t_k) - e(t_{k-1})) / \Delta t` from ``exact`` and the last exact rows,
         ``DRIFT_CHUNK`` rows at a time (no ``[N, D]`` temporary); its row norms, and ``v``
         itself with ``keep_velocity``."""
-        rate = torch.empty(self.num_nodes, device=self.device)
-        velocity = (torch.empty(self.num_nodes, self.dim, device=self.device)
+        rate = torch.empty(self.owned_rows, device=self.device)
+        velocity = (torch.empty(self.owned_rows, self.dim, device=self.device)
                     if self.keep_velocity else None)
-        for start in range(0, self.num_nodes, DRIFT_CHUNK):
+        for start in range(0, self.owned_rows, DRIFT_CHUNK):
             rows = slice(start, start + DRIFT_CHUNK)
             moved = (exact[rows] - self._exact[rows].float()).to(self.device) / elapsed
             rate[rows] = moved.norm(dim=-1)
             if velocity is not None:
                 velocity[rows] = moved
+        if self.owners is not None:  # every rank's policy reads the rate of every node
+            rate = self.owners.gather(rate.cpu()).to(self.device)
         self._drift_rate, self.drift_velocity = rate, velocity
 
     @property
@@ -348,6 +391,28 @@ class History:
         index = n_id.to(self.device)
         self.grad_norm[index] = grad_norm.detach().to(self.device)
         self.grad_seen[index] = True
+        if self.owners is not None:
+            ids = n_id.detach().cpu().double()
+            self._updates.append(torch.stack([ids, torch.full_like(ids, torch.nan),
+                                              grad_norm.detach().cpu().double()], dim=1))
+
+    def end_step(self) -> None:
+        """Sharded, a collective at the end of every step: deliver the step's pushes to their
+        owners, and replay every rank's state updates of the step (pushes' ``last_push``,
+        recorded gradient norms) in rank order on this replica; nothing otherwise."""
+        if self.owners is None:
+            return
+        self.transfers.deliver()
+        updates, self._updates = self._updates, []
+        every = gather_updates(torch.cat(updates or [torch.empty(0, 3, dtype=torch.float64)]))
+        ids = every[:, 0].long()
+        pushed = (~every[:, 1].isnan()).nonzero().flatten()
+        last = pushed[last_occurrences(ids[pushed])]
+        self.last_push[ids[last].to(self.device)] = every[last, 1].long().to(self.device)
+        recorded = (~every[:, 2].isnan()).nonzero().flatten()
+        last = recorded[last_occurrences(ids[recorded])]
+        self.grad_norm[ids[last].to(self.device)] = every[last, 2].float().to(self.device)
+        self.grad_seen[ids[last].to(self.device)] = True
 
 
 def stages_transfers(device: torch.device, storage_device: torch.device) -> bool:
@@ -365,15 +430,18 @@ def layer_histories(
     track_drift: bool = False,
     keep_velocity: bool = False,
     free_memory: Callable[[torch.device], int] = free_device_memory,
+    owners: RowOwners | None = None,
 ) -> list[History]:
     """One empty :class:`History` of ``num_nodes`` rows per hidden layer width in ``dims``, all in
     the place ``storage`` chooses for all of them together (:meth:`HistoryStorage.choose` with
     :func:`history_nbytes` of every layer; ``free_memory`` gives a CUDA device's free bytes).
     Histories a policy makes from one of them (LMC's gradient histories,
-    :meth:`History.empty_like`) take the same place without being counted."""
+    :meth:`History.empty_like`) take the same place without being counted. ``owners`` shard
+    them in a distributed run (:class:`History`)."""
     device = torch.device(device)
+    rows = num_nodes if owners is None else owners.stop - owners.start
     placement = storage.choose(device, history_nbytes(
-        num_nodes, dims, storage.torch_dtype, track_drift, keep_velocity), free_memory)
-    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity, placement)
-            for dim in dims]
+        rows, dims, storage.torch_dtype, track_drift, keep_velocity), free_memory)
+    return [History(num_nodes, dim, device, storage, track_drift, keep_velocity, placement,
+                    owners) for dim in dims]
 

@@ -9,6 +9,7 @@ from torch import Tensor
 from visagnn.graph.batch import SubgraphBatch
 from visagnn.history.model import HistoricalModel
 from visagnn.history.policy import HaloPolicy
+from visagnn.history.sharded import EXCHANGED, RowOwners
 from visagnn.history.store import HistoryStorage, layer_histories
 from visagnn.history.true_staleness import measure_staleness
 from visagnn.methods.optim import optimizer_step
@@ -44,8 +45,13 @@ class HistoricalMethod(PartitionBatchMethod):
         backbone = self.build_backbone()
         policy = self.build_policy()
         track_drift = policy.tracks_drift or self.config.measure_staleness_every > 0
+        world = self.world
+        owners = (RowOwners.by_parts(self.parted.partition.part_ptr, world)
+                  if world.is_distributed else None)
         histories = layer_histories(self.parted.num_nodes, backbone.hidden_dims, self.device,
-                                    self.history_storage, track_drift, policy.keeps_velocity)
+                                    self.history_storage, track_drift, policy.keeps_velocity,
+                                    owners=owners)
+        EXCHANGED.reset()
         return HistoricalModel(backbone, histories, policy, self.config.push_rows)
 
     @property
@@ -102,6 +108,12 @@ class HistoricalMethod(PartitionBatchMethod):
         out = self.model(x, batch, self.clock)
         loss = self.policy.loss(out, batch, train_rows, labels, self.clock)
         return optimizer_step(loss, self.model, self.optimizer, self.config.grad_clip)
+
+    def end_step(self) -> None:
+        """Deliver the step's pushes to their owners and make the replicated state agree
+        (:meth:`HistoricalModel.end_step`)."""
+        self.model.end_step()
+        EXCHANGED.steps += 1
 
     def train_epoch(self, epoch: int) -> float:
         self.policy.begin_epoch()

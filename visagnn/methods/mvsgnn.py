@@ -14,6 +14,7 @@ from visagnn.history.clock import Clock
 from visagnn.history.policy import HaloPolicy
 from visagnn.methods.historical_method import HistoricalMethod
 from visagnn.methods.registry import register_method
+from visagnn.utils.distributed import current_world
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class MinimalVarianceHalo(HaloPolicy):
         probability = minimal_variance_probabilities(
             self.node_norms(batch.batch_nodes[train_rows]), self.sample_ratio * count)
         drawn = torch.rand(count, generator=self.generator) < probability
+        if not drawn.any() and current_world().is_distributed:
+            # a rank's step must join every collective of the others': keep the likeliest node
+            drawn[probability.argmax()] = True
         self.weight = 1 / (probability[drawn] * count)
         self.candidates_seen += count
         self.candidates_sampled += int(drawn.sum())

@@ -2,10 +2,17 @@ r"""The optimizer every method builds and the step every method takes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Literal
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+
+from visagnn.history.sharded import EXCHANGED
+from visagnn.utils.distributed import current_world
+
+GradientReduction = Literal["mean", "sum"]
 
 
 def build_optimizer(model: nn.Module, regularized: Iterable[nn.Parameter], lr: float,
@@ -43,19 +50,49 @@ def build_optimizer(model: nn.Module, regularized: Iterable[nn.Parameter], lr: f
 
 def optimizer_step(
     loss: Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float | None,
-    reduce_gradients: Callable[[], None] | None = None,
+    gradient_reduction: GradientReduction = "mean",
 ) -> float:
-    """Backpropagate ``loss``, call ``reduce_gradients`` (if given: e.g. summing a distributed
-    model's gradients over its ranks, so that they clip and step as one), clip the gradient
-    norm to ``grad_clip`` (if set), step.
+    """Backpropagate ``loss``; under ``torchrun`` reduce the gradients over the ranks
+    (:func:`reduce_gradients`: their ``mean``, as data-parallel training needs, or their ``sum``,
+    for a model split over the ranks whose loss is already normalised globally, as SANCUS's);
+    clip the gradient norm to ``grad_clip`` (if set); step.
 
     Returns the loss value.
     """
     optimizer.zero_grad()
     loss.backward()
-    if reduce_gradients is not None:
-        reduce_gradients()
+    if current_world().is_distributed:
+        reduce_gradients(list(model.parameters()), mean=gradient_reduction == "mean")
     if grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     return float(loss.detach())
+
+
+def reduce_gradients(parameters: list[nn.Parameter], mean: bool = True) -> None:
+    """Replace every rank's gradients by their mean (or, with ``mean`` off, their sum) over the
+    ranks, as ``DistributedDataParallel``'s all-reduce does: one ``all_reduce`` of which
+    parameters have a gradient on some rank, then one of those gradients flattened into one
+    bucket (a rank without a gradient for one contributes zeros; a parameter without a gradient
+    on every rank keeps none, so the optimizer skips it as in one process).
+
+    One synchronous all-reduce after the backward pass rather than ``DistributedDataParallel``'s
+    reducer, because the historical methods run collectives of their own inside the forward and
+    backward passes (the sharded histories' pulls, which LMC makes in its backward hooks): the
+    reducer launches its bucket all-reduces asynchronously while the backward pass runs, on the
+    same process group, so their order against those pulls would differ between ranks and
+    deadlock. After the backward pass every collective runs in one order on every rank; the
+    gradient is the same as DDP's."""
+    device = parameters[0].device
+    present = torch.tensor([param.grad is not None for param in parameters], dtype=torch.int32,
+                           device=device)
+    dist.all_reduce(present)
+    used = [param for param, count in zip(parameters, present.tolist(), strict=True) if count]
+    flat = torch.cat([(param.grad if param.grad is not None else torch.zeros_like(param))
+                      .flatten() for param in used])
+    dist.all_reduce(flat)
+    if mean:
+        flat /= dist.get_world_size()
+    EXCHANGED.gradient_bytes += present.nbytes + flat.nbytes
+    for param, grad in zip(used, flat.split([param.numel() for param in used]), strict=True):
+        param.grad = grad.view_as(param)

@@ -8,6 +8,7 @@ from contextlib import closing
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 
 from visagnn.config import RunConfig
@@ -21,6 +22,7 @@ from visagnn.methods.optim import build_optimizer
 from visagnn.nn.backbone import Backbone, GATBackbone
 from visagnn.nn.gcn_backbone import GCNBackbone
 from visagnn.nn.inference import layerwise_inference
+from visagnn.utils.distributed import World, current_world
 
 INFERENCE_BATCHES = 8
 """Exact inference visits the parts in at most this many batches per layer."""
@@ -44,6 +46,15 @@ def inference_parts(num_parts: int, batch_parts: int, num_edges: int) -> int:
     return min(num_parts, max(batch_parts, min(by_count, by_edges)))
 
 
+def lockstep_positions(count: int, world: World) -> list[int]:
+    """The positions in an epoch's list of ``count`` steps that ``world.rank`` takes: ``r, r +
+    N, ...`` of the list padded to ``⌈count / N⌉ · N`` steps with its first steps, as
+    ``torch.utils.data.DistributedSampler`` (``drop_last=False``) pads, so that every rank takes
+    ``⌈count / N⌉`` steps and no step is dropped (the first ones are taken twice instead)."""
+    total = -(-count // world.size) * world.size
+    return [position % count for position in range(world.rank, total, world.size)]
+
+
 class PartitionBatchMethod(Method):
     """Mini-batches of ``batch_parts`` METIS parts, exact layer-wise evaluation.
 
@@ -55,6 +66,13 @@ class PartitionBatchMethod(Method):
     are the same, in the same order.
     Evaluation runs the backbone exactly, one layer at a time over the same parts.
     Subclasses build the model (:meth:`build_model`) and take the step.
+
+    Under ``torchrun`` (:attr:`world` distributed) the ranks train in lockstep: every rank
+    draws the same list of steps (the same seed), takes its share of it
+    (:func:`lockstep_positions`), and every step averages the ranks' gradients
+    (:func:`~visagnn.methods.optim.optimizer_step`) and ends with :meth:`end_step` on every
+    rank; the clock advances once per lockstep step, and the epoch's loss is the mean over
+    every rank's steps. ``prefetch`` is not used there.
     """
 
     shuffle_batches = True
@@ -77,6 +95,11 @@ class PartitionBatchMethod(Method):
         self.optimizer = build_optimizer(self.model, self.backbone.regularized_parameters(),
                                          config.lr, config.weight_decay)
         self.clock = Clock()
+
+    @property
+    def world(self) -> World:
+        """The process group the run trains in (one process outside ``torchrun``)."""
+        return current_world()
 
     @property
     def backbone(self) -> Backbone:
@@ -123,10 +146,15 @@ class PartitionBatchMethod(Method):
 
         With ``prefetch`` this runs in a background thread: it reads nothing that steps
         change, and only it draws from the loader's random generator."""
+        for batch, train_rows in self.epoch_steps():
+            yield batch, train_rows, self.feature_rows(self.feature_nodes(batch))
+
+    def epoch_steps(self) -> Iterator[tuple[SubgraphBatch, Tensor]]:
+        """Every batch of :attr:`loader` that :meth:`trains_on`, with its training rows."""
         for batch in self.loader:
             train_rows = self.train_mask[batch.batch_nodes].nonzero().flatten()
             if self.trains_on(batch, train_rows):
-                yield batch, train_rows, self.feature_rows(self.feature_nodes(batch))
+                yield batch, train_rows
 
     def feature_rows(self, nodes: Tensor) -> Tensor:
         """``x[nodes]`` (float32) on CPU; gathered into pinned memory on CUDA, so that the copy
@@ -134,6 +162,8 @@ class PartitionBatchMethod(Method):
         return self.x.gather(nodes, pin_memory=self.device.type == "cuda")
 
     def train_epoch(self, epoch: int) -> float:
+        if self.world.is_distributed:
+            return self.train_epoch_in_lockstep(epoch)
         self.model.train()
         total, steps = 0.0, 0
         batches = self.training_batches()
@@ -143,6 +173,26 @@ class PartitionBatchMethod(Method):
                 total += self.train_step(batch, train_rows, x)
                 steps += 1
         return total / max(steps, 1)
+
+    def train_epoch_in_lockstep(self, epoch: int) -> float:
+        """The epoch of this rank (:class:`PartitionBatchMethod` under ``torchrun``). Every
+        rank builds the epoch's whole list of batches, so that all agree on it, and trains on
+        its share."""
+        self.model.train()
+        steps = list(self.epoch_steps())
+        total = torch.zeros(2, dtype=torch.float64)
+        for position in lockstep_positions(len(steps), self.world):
+            batch, train_rows = steps[position]
+            self.clock = Clock(self.clock.iteration + 1, epoch)
+            total[0] += self.train_step(batch, train_rows,
+                                        self.feature_rows(self.feature_nodes(batch)))
+            total[1] += 1
+            self.end_step()
+        dist.all_reduce(total)
+        return float(total[0] / max(float(total[1]), 1.0))
+
+    def end_step(self) -> None:  # noqa: B027  (optional hook, nothing to do by default)
+        """What every rank does at the end of each lockstep step (the histories' exchange)."""
 
     def trains_on(self, batch: SubgraphBatch, train_rows: Tensor) -> bool:
         """Whether ``batch`` is a step: it has training nodes (``train_rows``). With

@@ -279,11 +279,6 @@ class Sancus(Method):
             h = self.model.layer(index, inp)[:num_local]
         return h
 
-    def reduce_gradients(self) -> None:
-        """Sum every parameter's gradient over the ranks."""
-        for parameter in self.model.parameters():
-            dist.all_reduce(parameter.grad)
-
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
         self.exchange.counts = dict.fromkeys(self.exchange.counts, 0)
@@ -292,7 +287,7 @@ class Sancus(Method):
                                reduction="sum") / self.num_train
         distributed = self.world.is_distributed
         local = optimizer_step(loss, self.model, self.optimizer, self.config.grad_clip,
-                               self.reduce_gradients if distributed else None)
+                               gradient_reduction="sum")
         for key, value in self.exchange.counts.items():
             self.totals[key] += value
         if not distributed:

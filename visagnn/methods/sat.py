@@ -17,8 +17,10 @@ from visagnn.history.clock import Clock
 from visagnn.history.policy import HaloPolicy
 from visagnn.history.store import History
 from visagnn.methods.historical_method import HistoricalMethod
+from visagnn.methods.optim import reduce_gradients
 from visagnn.methods.registry import register_method
 from visagnn.nn.backbone import Backbone, LayerInput
+from visagnn.utils.distributed import current_world
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class WindowPredictor:
             loss = F.mse_loss(self(rows.detach()), target.detach())
             self.optimizer.zero_grad()
             loss.backward()
+        if current_world().is_distributed:  # one predictor on every rank, as the model
+            reduce_gradients([self.lags, self.bias])
         self.optimizer.step()
         return loss.item()
 

@@ -33,10 +33,12 @@ from visagnn.flags import (
     flag_spelling,
 )
 from visagnn.methods import METHODS, make_options, resolve_config
-from visagnn.methods.registry import width_is_per_head
+from visagnn.methods.partition_batches import PartitionBatchMethod
+from visagnn.methods.registry import method_class, width_is_per_head
 from visagnn.run.records import to_json
 from visagnn.run.train import load_run_dataset, run
 from visagnn.utils.atomic_write import check_output_folder
+from visagnn.utils.distributed import World, join_world, leave_world
 from visagnn.utils.memory import available_memory_mb
 
 RUN_CONFIG_HELP = {
@@ -248,13 +250,38 @@ def check_graph_bounds(config: RunConfig, dataset: GraphDataset) -> None:
                          f"the {available:,.0f} MiB available")
 
 
+def check_world(config: RunConfig, world: World) -> None:
+    """Under ``torchrun``, refuse what runs in one process only: methods that do not train on
+    METIS mini-batches (full-batch, SGC, the samplers) and ``--measure-staleness-every``."""
+    if not world.is_distributed:
+        return
+    if not issubclass(method_class(config.method), PartitionBatchMethod):
+        raise UsageError(f"--method {config.method} runs in one process only (under torchrun: "
+                         "the historical methods and clustergcn)")
+    if config.measure_staleness_every:
+        raise UsageError("--measure-staleness-every runs in one process only")
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Train as ``args`` say and print the JSON summary as the last line.
 
     Bad input (a flag, the ``--out`` folder, a graph file) is refused before anything trains.
+    Under ``torchrun`` every rank joins the process group (:func:`join_world`, the backend
+    the device needs) and trains its share; only rank 0 writes ``--out`` and prints.
     """
     config, options = split_arguments(args)
     check_bounds(config, args.threads)
+    world = join_world(config.torch_device)
+    try:
+        check_world(config, world)
+        return train_and_print(args, config, options, world)
+    finally:
+        leave_world()
+
+
+def train_and_print(args: argparse.Namespace, config: RunConfig, options: dict[str, Any],
+                    world: World) -> int:
+    """The checks that need the graph, the run, and rank 0's summary line."""
     if args.out is not None:
         check_output_folder(args.out, "--out")
     if args.threads > 0:
@@ -266,5 +293,6 @@ def run_command(args: argparse.Namespace) -> int:
                      progress=not args.quiet)
     except ValueError as exc:  # a method rejecting the dataset or its options' combination
         raise UsageError(flag_message(str(exc), option_names())) from None
-    print(to_json(result.summary), flush=True)
+    if world.is_main:
+        print(to_json(result.summary), flush=True)
     return 0

@@ -38,6 +38,7 @@ def run_summary(
     error: str | None = None,
     divergence: Mapping[str, Any] | None = None,
     history_storage: str | None = None,
+    world: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary of a run of ``config`` with method ``options`` on ``dataset`` (its label).
 
@@ -71,6 +72,9 @@ def run_summary(
             (histories 2,431 MiB of 120,000 MiB free)``
             (:meth:`~visagnn.history.store.HistoryStorage.choose`); ``None`` for other methods
             and where no method was built.
+        world: a ``torchrun`` run's ``world_size``, ``backend``, ``memory_per_rank`` and
+            ``exchanged_per_rank`` (:func:`visagnn.run.train.world_fields`), added as keys;
+            ``None`` (no such keys) for a run in one process.
 
     Summaries are written as strict JSON (:func:`visagnn.run.records.to_json`): a non-finite
     number (a loss or score of a diverged run) appears as ``null``.
@@ -89,6 +93,8 @@ def run_summary(
         "device": config.device, "num_parts": config.num_parts,
         "batch_parts": config.batch_parts, "config": asdict(config), "options": dict(options),
     }
+    if world is not None:
+        summary.update(world)
     if error is not None:
         summary["error"] = error
     if divergence is not None:

@@ -12,13 +12,16 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from visagnn.config import RunConfig
 from visagnn.datasets import GraphDataset, load_dataset
+from visagnn.history.sharded import EXCHANGED
 from visagnn.methods import Method, create_method
 from visagnn.run.records import RunWriter
 from visagnn.run.summary import run_summary
+from visagnn.utils.distributed import current_world
 from visagnn.utils.memory import MemoryBudgetExceeded, PeakMemory, SavedTensorMeter
 
 
@@ -81,11 +84,18 @@ def run(
     the activations are measured during the first epoch only, which visits every part
     (:class:`~visagnn.utils.memory.SavedTensorMeter`: a Python hook per saved tensor, which slows
     the steps it watches, so no later epoch pays it).
+
+    Under ``torchrun`` (a process group joined, :func:`~visagnn.utils.distributed.join_world`)
+    every rank runs this with the same seed and returns rank 0's summary and records (the same
+    but for the timings), which add the world (:func:`world_fields`); only rank 0 writes
+    ``out_dir`` and shows progress.
     """
     seed_everything(config.seed)
     dataset = dataset if dataset is not None else load_run_dataset(config)
     device = config.torch_device
-    writer = RunWriter(out_dir) if out_dir is not None else None
+    world = current_world()
+    writer = RunWriter(out_dir) if out_dir is not None and world.is_main else None
+    progress = progress and world.is_main
     memory = PeakMemory(device)
     memory.reset()
     records: list[dict[str, Any]] = []
@@ -138,7 +148,27 @@ def run(
         status, records, best if best["epoch"] else None, dataset.metric,
         peak_mem_mb=memory.peak_mb(), added_mem_mb=memory.added_mb(), memory=breakdown,
         error=error, divergence=divergence,
-        history_storage=method.history_placement() if method is not None else None)
+        history_storage=method.history_placement() if method is not None else None,
+        world=world_fields(breakdown) if world.is_distributed else None)
+    if world.is_distributed:  # rank 0's timings, so that every rank returns the same summary
+        shared = [summary, records]
+        dist.broadcast_object_list(shared, src=0)
+        summary, records = shared
     if writer is not None:
         writer.summary(summary)
     return RunResult(summary=summary, records=records)
+
+
+def world_fields(memory: dict[str, float] | None) -> dict[str, Any]:
+    """What a distributed run adds to its summary, the same on every rank: ``world_size``,
+    ``backend``, ``memory_per_rank`` (each rank's memory breakdown, ``histories_mb`` included:
+    its shard of the rows and its replica of the per-node state) and ``exchanged_per_rank``
+    (each rank's bytes sent per lockstep step: history exchanges, gradient all-reduce;
+    :class:`~visagnn.history.sharded.ExchangeCounter`). A collective: every rank calls it."""
+    world = current_world()
+    mine = {"memory": memory, "exchanged": EXCHANGED.per_step()}
+    every: list[Any] = [None] * world.size
+    dist.all_gather_object(every, mine)
+    return {"world_size": world.size, "backend": world.backend,
+            "memory_per_rank": [rank["memory"] for rank in every],
+            "exchanged_per_rank": [rank["exchanged"] for rank in every]}
