@@ -163,7 +163,7 @@ def test_gas_on_two_ranks_trains_as_well_as_one_process():
 
 
 @needs_cora
-@pytest.mark.parametrize("method", ["gas", "visagnn-sum"])
+@pytest.mark.parametrize("method", ["gas", "visagnn-sum", "sancus"])
 def test_torchrun_runs_the_cli_on_two_ranks(method, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     command = [str(torchrun), "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
@@ -190,5 +190,8 @@ def test_what_runs_in_one_process_only_is_refused_under_torchrun():
             check_world(resolve_config("cora", method), world)
     with pytest.raises(UsageError, match="--measure-staleness-every runs in one process only"):
         check_world(replace(resolve_config("cora", "gas"), measure_staleness_every=2), world)
-    check_world(resolve_config("cora", "clustergcn"), world)
+    with pytest.raises(UsageError, match="under torchrun: .*clustergcn.*sancus"):
+        check_world(resolve_config("cora", "gcn"), world)
+    for method in ("clustergcn", "sancus"):
+        check_world(resolve_config("cora", method), world)
     check_world(resolve_config("cora", "gcn"), World())

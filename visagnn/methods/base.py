@@ -45,6 +45,9 @@ class Method(ABC):
     backbones: ClassVar[tuple[BackboneName, ...]] = ()
     per_head_width: ClassVar[bool] = False
     hidden_layers: ClassVar[bool] = True
+    distributed: ClassVar[bool] = False
+    """Whether the method trains under ``torchrun`` (over the ranks of
+    :func:`~visagnn.utils.distributed.current_world`); the others run in one process only."""
     model: nn.Module
     optimizer: torch.optim.Optimizer
 

@@ -76,6 +76,7 @@ class PartitionBatchMethod(Method):
     """
 
     shuffle_batches = True
+    distributed = True
     setting_families = ("partition",)
     backbones = ("gat", "gcn")
     model: nn.Module

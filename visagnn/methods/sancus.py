@@ -231,6 +231,8 @@ class Sancus(Method):
     """SANCUS (module docstring) with the GCN backbone of its paper and of
     :class:`~visagnn.methods.fullbatch.FullBatchGCN` (its settings on every dataset)."""
 
+    distributed = True
+
     name = "sancus"
     options_class = SancusOptions
 

@@ -33,7 +33,6 @@ from visagnn.flags import (
     flag_spelling,
 )
 from visagnn.methods import METHODS, make_options, resolve_config
-from visagnn.methods.partition_batches import PartitionBatchMethod
 from visagnn.methods.registry import method_class, width_is_per_head
 from visagnn.run.records import to_json
 from visagnn.run.train import load_run_dataset, run
@@ -251,13 +250,15 @@ def check_graph_bounds(config: RunConfig, dataset: GraphDataset) -> None:
 
 
 def check_world(config: RunConfig, world: World) -> None:
-    """Under ``torchrun``, refuse what runs in one process only: methods that do not train on
-    METIS mini-batches (full-batch, SGC, the samplers) and ``--measure-staleness-every``."""
+    """Under ``torchrun``, refuse what runs in one process only: methods that are not
+    :attr:`~visagnn.methods.Method.distributed` (full-batch, SGC, the samplers) and
+    ``--measure-staleness-every``."""
     if not world.is_distributed:
         return
-    if not issubclass(method_class(config.method), PartitionBatchMethod):
+    if not method_class(config.method).distributed:
+        choices = ", ".join(name for name in METHODS if method_class(name).distributed)
         raise UsageError(f"--method {config.method} runs in one process only (under torchrun: "
-                         "the historical methods and clustergcn)")
+                         f"{choices})")
     if config.measure_staleness_every:
         raise UsageError("--measure-staleness-every runs in one process only")
 
