@@ -191,3 +191,31 @@ def test_without_dask_the_cluster_flags_name_the_extra(flag, capsys, tmp_path, m
     assert capsys.readouterr().err == (
         f"python -m visagnn grid: error: {flag[0]} needs Dask distributed, which is not "
         "installed: pip install visagnn[cluster]\n")
+
+
+class NotTraining:
+    """The CLI's notebook step, recording the cells and whether it was asked to train."""
+
+    shown: list[tuple[str, bool]] = []
+
+    def __init__(self, notebooks, reports, echo=True, threads=None, train=True) -> None:
+        self.train = train
+
+    def __call__(self, cell: Cell, results: Path, force: bool) -> None:
+        NotTraining.shown.append((cell.name, self.train))
+
+
+def test_grid_devices_trains_on_a_local_cluster_then_shows_the_cells(capsys, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr("visagnn.bench.cli.NotebookExecutor", NotTraining)
+    monkeypatch.setattr("visagnn.bench.cli.render_reports",
+                        lambda results, reports, notebooks: reports / "index.html")
+    assert main(["grid", "--datasets", "synthetic", "--methods", "sgc", "--seeds", "2",
+                 "--epochs", "1", "--devices", "cpu", "cpu", "--results", str(tmp_path / "r"),
+                 "--reports", str(tmp_path / "p")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"reports: {tmp_path / 'p' / 'index.html'}"
+    (cell,) = tiny_grid().cells
+    assert NotTraining.shown == [(cell.name, False)]
+    store = ResultsStore(tmp_path / "r")
+    assert sorted(lines_per_key(store).values()) == [1, 1]
+    assert {row["method"] for row in store.latest().values()} == {"sgc"}
