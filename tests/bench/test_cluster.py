@@ -119,6 +119,12 @@ def test_a_grid_on_two_workers_records_every_run_once_as_the_plain_grid_does(
     assert len(store.runs_path.read_text().splitlines()) == 4 and len(shown.cells) == 1
 
 
+def test_local_workers_run_torch_without_dasks_malloc_trim_and_profiler(client):
+    settings = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                                   dask.config.get("distributed.worker.profile.enabled")))
+    assert list(settings.values()) == [(None, False)] * 2
+
+
 def test_a_worker_killed_mid_run_retries_that_run_and_loses_nothing_else(
         client, plain, tmp_path):
     markers = tmp_path / "markers"

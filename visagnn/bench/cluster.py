@@ -51,6 +51,15 @@ INSTALL_HINT = "pip install visagnn[cluster]"
 CONNECT_TIMEOUT_S = 10
 """How long ``--scheduler`` waits for the scheduler to answer before it is an error."""
 
+LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                       "distributed.worker.profile.enabled": False}
+"""Dask settings of ``--devices``' workers. A worker's nanny sets ``MALLOC_TRIM_THRESHOLD_``
+in its process to return freed memory early; that also fixes glibc's mmap threshold, so that
+every large tensor torch allocates on the CPU is a fresh mapping, faulted in page by page:
+unset. The statistical profiler samples the task thread every 10 ms; a run is
+one long task whose profile nobody reads: off. Remote workers get both from the environment
+of ``dask worker`` (the README's commands)."""
+
 _datasets: dict[tuple[str, str | None], Any] = {}
 """The datasets a worker process has loaded, each loaded once for all its runs."""
 
@@ -120,6 +129,7 @@ def connect(scheduler: str | None = None, devices: Sequence[str] | None = None
     Raises:
         UsageError: naming ``--scheduler`` when its scheduler does not answer.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -132,8 +142,9 @@ def connect(scheduler: str | None = None, devices: Sequence[str] | None = None
             yield client
         return
     assert devices is not None, "connect needs a scheduler or devices"
-    with LocalCluster(n_workers=len(devices), threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with dask.config.set(LOCAL_WORKER_CONFIG), \
+            LocalCluster(n_workers=len(devices), threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
         yield client
 
 
