@@ -27,7 +27,7 @@ from visagnn.cli import main
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 VARYING = {"train_s", "mean_epoch_s", "mean_eval_s", "peak_mem_mb", "added_mem_mb", "date",
-           "memory", "epoch_s", "eval_s", "precompute_s"}
+           "memory", "epoch_s", "eval_s", "precompute_s", "presample_s", "budget_mb"}
 """Fields of a run and its epochs that are timings, memory or the date: they vary run to run."""
 
 
