@@ -34,7 +34,7 @@ def install_package(session: nox.Session, extras: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (``VISAGNN_DATA`` points the dataset tests at real data when set)."""
-    install_package(session, "dev,notebooks")
+    install_package(session, "dev,notebooks,cluster")
     session.run("pytest", "-q", *session.posargs)
 
 

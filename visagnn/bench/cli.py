@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from visagnn.bench import NOTEBOOKS
+from visagnn.bench.cluster import ClusterExecutor, check_cluster_flags, connect
 from visagnn.bench.grid import GRIDS, Grid, check_datasets, check_methods, data_problems
 from visagnn.bench.runner import NotebookExecutor, render_reports, run_grid
 from visagnn.bench.store import FINISHED, ResultsStore
@@ -63,6 +64,12 @@ def configure_grid(grid: argparse.ArgumentParser) -> None:
     grid.add_argument("--jobs", type=int, default=1,
                       help="cells (experiment notebooks) run at a time (default 1, which shows "
                            "each run's progress bar; with more, a line per cell)")
+    grid.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="train the runs on the Dask cluster of this scheduler, e.g. "
+                           "tcp://host:8786 (pip install visagnn[cluster]; see the README)")
+    grid.add_argument("--devices", nargs="+", default=None, metavar="DEVICE",
+                      help="train the runs on a local Dask cluster of one worker per device, "
+                           "e.g. cuda:0 cuda:1 (or cpu cpu)")
     grid.add_argument("--root", default=None,
                       help="data root (default: $VISAGNN_DATA, else ~/.cache/visagnn)")
     grid.add_argument("--force", action="store_true",
@@ -119,7 +126,8 @@ def make_grid(args: argparse.Namespace) -> Grid:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     _check("--datasets", check_datasets, args.datasets)
     _check("--methods", check_methods, args.methods)
-    options = {"datasets": args.datasets, "epochs": args.epochs, "device": args.device,
+    device = check_cluster_flags(args.scheduler, args.devices, args.device)
+    options = {"datasets": args.datasets, "epochs": args.epochs, "device": device,
                "root": args.root, "methods": args.methods}
     if args.seeds is not None:
         options["seeds"] = args.seeds
@@ -179,9 +187,17 @@ def grid_command(args: argparse.Namespace) -> int:
     reports = check_output_folder(args.reports, "--reports").resolve()
     store = check_store(results)
     print(header, flush=True)
-    executor = NotebookExecutor(args.notebooks, reports, echo=args.jobs == 1,
-                                threads=args.threads or None)
-    outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs)
+    threads = args.threads or None
+    if args.scheduler is None and args.devices is None:
+        executor = NotebookExecutor(args.notebooks, reports, echo=args.jobs == 1,
+                                    threads=threads)
+        outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs)
+    else:
+        with connect(args.scheduler, args.devices) as client:
+            show = NotebookExecutor(args.notebooks, reports, echo=False, train=False)
+            executor = ClusterExecutor(client, show, threads, args.devices, args.jobs)
+            outcomes = run_grid(grid, results, executor, force=args.force,
+                                jobs=max(1, len(grid.cells)))
     index = render_reports(results, reports, args.notebooks)
     stopped = sum(outcome.status == "failed" for outcome in outcomes)
     latest = store.latest()

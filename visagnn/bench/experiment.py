@@ -19,7 +19,8 @@ SHOWN_COLUMNS = ("variant", "batch_parts", "seed", "status", "test", "best_epoch
 """The columns :func:`run_experiment` returns, one row per run."""
 
 
-def _describe(row: dict) -> str:
+def describe(row: dict) -> str:
+    """One line on a stored run: its outcome, test score, epochs, time and memory."""
     where = f"{row['variant']} B={row['batch_parts']} seed={row['seed']}"
     if row["status"] == "failed":
         return f"failed  {where}: {row['error']}"
@@ -38,10 +39,11 @@ def _release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def _train(spec: RunSpec, store: ResultsStore,
+def train_and_record(spec: RunSpec, store: ResultsStore,
            datasets: dict[tuple[str, str | None], GraphDataset | Exception],
            progress: bool) -> dict:
-    """Train ``spec`` (its dataset loaded once into ``datasets``) and record the outcome."""
+    """Train ``spec`` (its dataset loaded once into ``datasets``) and record the outcome: the
+    one way a run is trained, in a notebook kernel or on a cluster worker."""
     source = (spec.config.dataset, spec.config.root)
     try:
         if source not in datasets:
@@ -61,7 +63,7 @@ def _train(spec: RunSpec, store: ResultsStore,
 
 def run_experiment(
     specs: Sequence[RunSpec], store: ResultsStore, force: bool = False, progress: bool = True,
-    threads: int | None = None,
+    threads: int | None = None, train: bool = True,
 ) -> pd.DataFrame:
     """Train every run of ``specs`` that ``store`` has not finished (every run with ``force``)
     and record each in ``store``; return the stored rows of all ``specs``.
@@ -72,8 +74,14 @@ def run_experiment(
     recorded as ``failed`` with the error and its traceback, and the next run goes on; running out
     of memory is recorded by :func:`visagnn.run.train.run` as ``oom``. A line per run is printed,
     and ``progress`` shows each run's epochs as a progress bar. ``threads`` sets torch's CPU
-    threads (``None``: torch's default, one per core).
+    threads (``None``: torch's default, one per core). Without ``train`` nothing trains
+    and the stored rows are returned: the runs were trained elsewhere (a cluster's workers,
+    :mod:`visagnn.bench.cluster`).
     """
+    if not train:
+        print(f"{len(specs)} runs planned, trained on a cluster: shown from the store",
+              flush=True)
+        return _stored_rows(specs, store)
     if threads is not None:
         torch.set_num_threads(threads)
     finished = set() if force else store.finished_keys()
@@ -89,9 +97,13 @@ def run_experiment(
                 print("   skipped: " + ("another process is training it" if not claimed
                                         else "another process finished it"), flush=True)
                 continue
-            row = _train(spec, store, datasets, progress)
-        print("   " + _describe(row), flush=True)
+            row = train_and_record(spec, store, datasets, progress)
+        print("   " + describe(row), flush=True)
         _release_memory(spec.config.torch_device)
+    return _stored_rows(specs, store)
+
+
+def _stored_rows(specs: Sequence[RunSpec], store: ResultsStore) -> pd.DataFrame:
     latest = store.latest()
     rows = [latest[spec.key] for spec in specs if spec.key in latest]
     return pd.DataFrame(rows).reindex(columns=list(SHOWN_COLUMNS))

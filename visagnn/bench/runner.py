@@ -51,16 +51,20 @@ class CellExecutor(Protocol):
 class NotebookExecutor:
     """Executes ``notebooks/experiment.ipynb`` for a cell into ``reports/experiments/`` with
     ``threads`` torch CPU threads (``None``: torch's default), and converts the executed copy
-    to HTML (also when it failed, to show where)."""
+    to HTML (also when it failed, to show where). Without ``train`` the notebook trains
+    nothing and shows the stored runs (a cluster trained them: :mod:`visagnn.bench.cluster`)."""
 
     notebooks: Path
     reports: Path
     echo: bool = True
     threads: int | None = None
+    train: bool = True
 
     def __call__(self, cell: Cell, results: Path, force: bool) -> None:
         executed = self.reports / "experiments" / f"{cell.name}.ipynb"
         parameters = {**cell.parameters(results, force), "threads": self.threads}
+        if not self.train:
+            parameters["train"] = False
         try:
             execute_notebook(self.notebooks / "experiment.ipynb", executed, parameters,
                              echo=self.echo)

@@ -184,19 +184,29 @@ class ResultsStore:
         """Store a run of ``spec`` that :func:`visagnn.run.train.run` returned (status ok, oom or
         diverged)."""
         records = [{"key": spec.key, **record} for record in result.records]
-        _write_lines_atomic(self.epochs_folder / f"{spec.key}.jsonl", records)
         train_s = sum(record["epoch_s"] for record in result.records)
-        return self._append({**result.summary, **self._identity(spec), "train_s": train_s})
+        return self.add({**result.summary, **self._identity(spec), "train_s": train_s}, records)
 
     def record_failure(self, spec: RunSpec, error: str, details: str = "",
                        threads: int | None = None) -> dict[str, Any]:
         """Store that ``spec`` failed with ``error`` (one line) and ``details`` (a traceback);
         ``threads``: the torch threads the run had, where it ran in another process."""
-        (self.epochs_folder / f"{spec.key}.jsonl").unlink(missing_ok=True)
         summary = run_summary(spec.dataset, spec.config, spec.options, "failed",
                               error=error)
-        return self._append({**summary, "details": details,
-                             **self._identity(spec, threads), "train_s": None})
+        return self.add({**summary, "details": details, **self._identity(spec, threads),
+                         "train_s": None})
+
+    def add(self, row: dict[str, Any], records: list[dict[str, Any]] | None = None
+            ) -> dict[str, Any]:
+        """Store the run line ``row`` and its epoch ``records`` (``None``: a failed run, whose
+        old epochs file goes), epochs first: what :meth:`record` and :meth:`record_failure`
+        write, and how a run recorded in another store (a cluster worker's) joins this one."""
+        epochs = self.epochs_folder / f"{row['key']}.jsonl"
+        if records is None:
+            epochs.unlink(missing_ok=True)
+        else:
+            _write_lines_atomic(epochs, records)
+        return self._append(row)
 
     @contextlib.contextmanager
     def claim(self, key: str) -> Iterator[bool]:
