@@ -97,8 +97,23 @@ def test_the_reference_runs_its_heavy_study_at_the_maps_heavy_cells(tmp_path):
     grid = reference_grid(budgets=budgets, heavy_from=tmp_path)
     by_name = {cell.name: cell for cell in grid.cells}
     assert "visagnn-sum --no-attention" in by_name["cora_P80_B4_L4"].methods
-    assert "visagnn-sum --no-attention" not in by_name["cora_P80_B1"].methods
+    assert "visagnn-sum --no-attention" in by_name["cora_P80_B1"].methods  # B=1 stays
     assert "visagnn-sum --no-attention" in by_name["citeseer_P80_B1"].methods
+
+
+def test_a_budgets_map_at_fewer_batch_sizes_is_whole_without_the_others(tmp_path):
+    store = ResultsStore(tmp_path)
+    _full_map(store, "cora", heavy=(3, 10))
+    two_sizes = {"cora": ReferenceBudget(6, 4, seeds=2, map_seeds=1, map_batch_parts=(1, 10))}
+    assert two_sizes["cora"].planned_map_cells() == {(d, 80, b) for d in (2, 3, 4)
+                                                     for b in (1, 10)}
+    grid = reference_grid(budgets=two_sizes, heavy_from=tmp_path)
+    assert {cell.batch_parts for cell in grid.cells} == {1, 10}
+    by_name = {cell.name: cell for cell in grid.cells}
+    assert "visagnn-sum --no-attention" in by_name["cora_P80_B10_L3"].methods
+    partial = ResultsStore(tmp_path / "partial")
+    add_final(partial, "cora", "gas", 3, 1, [0.7, 0.71, 0.72])
+    assert mapped_heavy_cells(tmp_path / "partial", two_sizes) == {}
 
 
 def test_the_cost_counts_new_runs_and_estimates_them_from_measured_epochs(tmp_path):

@@ -486,6 +486,7 @@ class ReferenceBudget:
         with_table1: every method of Table 1 at the light setting too. (default: True)
         with_map: the staleness map (:func:`map_studies`). (default: True)
         with_lambda: the λ study of the paper form at the light setting. (default: True)
+        map_batch_parts: the map's batch sizes B. (default: :data:`MAP_BATCH_PARTS`)
     """
 
     light_epochs: int
@@ -495,25 +496,36 @@ class ReferenceBudget:
     with_table1: bool = True
     with_map: bool = True
     with_lambda: bool = True
+    map_batch_parts: tuple[int, ...] = MAP_BATCH_PARTS
+
+    def planned_map_cells(self) -> set[tuple[int, int, int]]:
+        """The (depth, P, B) of every cell of this budget's map."""
+        return {(depth, parts, batch) for depth in MAP_DEPTHS for parts in MAP_NUM_PARTS
+                for batch in self.map_batch_parts}
 
     def epochs_at(self, batch_parts: int) -> int:
         return self.light_epochs if batch_parts == LIGHT_BATCH_PARTS else self.heavy_epochs
 
 
 REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
-    "cora": ReferenceBudget(60, 60),
-    "citeseer": ReferenceBudget(60, 60),
+    # every study; the map at B = 1 and 10 only (B = 4 would add 1,000 core-seconds)
+    "cora": ReferenceBudget(60, 60, map_batch_parts=(1, 10)),
+    "citeseer": ReferenceBudget(60, 60, with_map=False),
     # the largest of the four (519k edges; the oracle 40 s/epoch at B=1): 20 epochs, 3 seeds,
     # the staleness studies, no map
     "tolokers": ReferenceBudget(20, 20, seeds=3, with_table1=False, with_map=False),
     # budgets well past GAS's best validation epoch at either setting (the reference report)
     "minesweeper": ReferenceBudget(80, 60, with_table1=False),
 }
-"""The committed reference results (reports/reference/) per dataset (others get Cora's): every
+"""Epochs, seeds and studies of the reference grid per dataset (others get Cora's): every
 dataset at P=80 parts, light staleness (B=10) and heavy (the map's heavy-staleness cells, B=1
 until the map has run); on Cora and CiteSeer every method of Table 1 at the light setting; the
 λ study of the paper form; the staleness map. :func:`visagnn.bench.cost.grid_cost` says what a
 budget costs."""
+REFERENCE_DATASETS = ("cora", "citeseer")
+"""The datasets of the committed reference (reports/reference/), regenerated in one sitting on
+a 2-core machine: Cora's and CiteSeer's budgets are about 3.4 core-hours; Minesweeper's
+(another 1.5) and Tolokers' (2.5, its oracle alone 0.7) run with ``--datasets``."""
 REFERENCE_RESULTS = Path(__file__).parents[2] / "reports" / "reference" / "results"
 """The committed reference store, whose staleness map chooses the heavy cells."""
 
@@ -530,22 +542,26 @@ def heavy_studies(cells: Iterable[tuple[int, int, int]], budget: ReferenceBudget
         for depth, parts, batch in cells)
 
 
-def mapped_heavy_cells(results: str | Path) -> dict[str, list[tuple[int, int, int]]]:
-    """Per dataset whose whole staleness map (every cell of :func:`map_studies` at P=80) the
-    store ``results`` holds, its heavy-staleness cells as (depth, P, B)
-    (:func:`visagnn.bench.staleness_map.heavy_cells`; none: an empty list). A dataset with
-    only some cells (the staleness studies' own, at the default depth) is not mapped yet."""
+def mapped_heavy_cells(results: str | Path,
+                       budgets: Mapping[str, ReferenceBudget] | None = None
+                       ) -> dict[str, list[tuple[int, int, int]]]:
+    """Per dataset whose whole staleness map (every cell of its budget's map,
+    :meth:`ReferenceBudget.planned_map_cells`; ``budgets`` default to
+    :data:`REFERENCE_BUDGETS`) the store ``results`` holds, its heavy-staleness cells as
+    (depth, P, B) (:func:`visagnn.bench.staleness_map.heavy_cells`; none: an empty list). A
+    dataset with only some cells (the staleness studies' own, at the default depth) is not
+    mapped yet."""
     from visagnn.bench.report import load  # reads a store: only where a grid asks for it
 
     runs = load(results).runs
-    planned = {(depth, parts, batch) for depth in MAP_DEPTHS for parts in MAP_NUM_PARTS
-               for batch in MAP_BATCH_PARTS}
     mapped = staleness_map(runs)
     chosen = {}
     for dataset, cells in mapped.groupby("dataset", sort=False):
         stored = {(int(row.num_layers), int(row.num_parts), int(row.batch_parts))
                   for row in cells.itertuples()}
-        if planned <= stored:
+        budget = (budgets or REFERENCE_BUDGETS).get(str(dataset).lower(),
+                                                    REFERENCE_BUDGETS["cora"])
+        if budget.planned_map_cells() <= stored:
             chosen[str(dataset)] = []
     for row in heavy_cells(runs).itertuples():
         if row.dataset in chosen:
@@ -558,17 +574,18 @@ def reference_studies(budget: ReferenceBudget,
                       heavy: Sequence[tuple[int, int, int]] | None = None
                       ) -> tuple[tuple[Study, ...], tuple[Study, ...]]:
     """A dataset's reference studies of ``budget``: those at ``budget.seeds`` seeds and the
-    map's (at ``budget.map_seeds``); the heavy study at the cells ``heavy`` (default: P=80,
-    B=1)."""
+    map's (at ``budget.map_seeds``); the heavy study at P=80, B=1 and at the cells ``heavy``
+    (the map's heavy-staleness cells)."""
     light, fixed_heavy = staleness_studies(budget.light_epochs, budget.heavy_epochs,
                                            budget.with_table1)
-    studies = [light, *(heavy_studies(heavy, budget) if heavy is not None else (fixed_heavy,))]
+    studies = [light, fixed_heavy, *heavy_studies(heavy or (), budget)]
     if budget.with_lambda:
         studies.append(replace(
             LAMBDA_PAPER_FORM, batch_parts=lambda dataset: (LIGHT_BATCH_PARTS,),
             num_parts=STALENESS_PARTS, epochs=budget.light_epochs,
             config=(("measure_staleness_every", STALENESS_MEASURED_EVERY),)))
-    mapped = (map_studies({batch: budget.epochs_at(batch) for batch in MAP_BATCH_PARTS})
+    mapped = (map_studies({batch: budget.epochs_at(batch) for batch in budget.map_batch_parts},
+                          batch_parts=budget.map_batch_parts)
               if budget.with_map else ())
     return tuple(studies), mapped
 
@@ -579,13 +596,15 @@ def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = No
                    budgets: Mapping[str, ReferenceBudget] | None = None,
                    heavy_from: str | Path | None = REFERENCE_RESULTS) -> Grid:
     """The committed reference results (:func:`reference_studies` of each dataset's
-    :data:`REFERENCE_BUDGETS`, or ``budgets``; other datasets get Cora's), ``seeds`` replacing
-    every study's seeds when given. The heavy-staleness study runs at the heavy cells of the
-    staleness map stored in ``heavy_from`` (:func:`mapped_heavy_cells`) for every dataset
-    mapped there, at P=80, B=1 for the others."""
+    :data:`REFERENCE_BUDGETS`, or ``budgets``; other datasets get Cora's) on ``datasets``
+    (default: :data:`REFERENCE_DATASETS`, or every dataset of ``budgets``), ``seeds`` replacing
+    every study's seeds when given. The heavy-staleness study runs at P=80, B=1 and at the
+    heavy cells of the staleness map stored in ``heavy_from`` (:func:`mapped_heavy_cells`) for
+    every dataset mapped there."""
+    default = list(REFERENCE_DATASETS) if budgets is None else list(budgets)
     budgets = REFERENCE_BUDGETS if budgets is None else budgets
-    chosen = list(budgets) if datasets is None else list(datasets)
-    heavy = mapped_heavy_cells(heavy_from) if heavy_from is not None else {}
+    chosen = default if datasets is None else list(datasets)
+    heavy = mapped_heavy_cells(heavy_from, budgets) if heavy_from is not None else {}
     cells: list[Cell] = []
     for dataset in chosen:
         budget = budgets.get(dataset.lower(), REFERENCE_BUDGETS["cora"])
