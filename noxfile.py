@@ -82,8 +82,9 @@ def reference(session: nox.Session) -> None:
     """The committed reference results: ``reports/reference/results`` and its HTML pages in
     ``reports/reference/``.
 
-    3.8 hours of single-core training; ``nox -s reference -- --root DIR --jobs 2`` points at
-    the data and runs two notebooks at a time.
+    Cora and CiteSeer (``REFERENCE_DATASETS``), about 3.4 core-hours;
+    ``nox -s reference -- --root DIR --jobs 2`` points at the data and runs two notebooks at a
+    time, and ``-- --datasets minesweeper tolokers`` adds those graphs' budgets.
     """
     install_package(session, "notebooks")
     session.run("python", "-m", "visagnn", "grid", "--grid", "reference",

@@ -518,8 +518,8 @@ REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
     "minesweeper": ReferenceBudget(80, 60, with_table1=False),
 }
 """Epochs, seeds and studies of the reference grid per dataset (others get Cora's): every
-dataset at P=80 parts, light staleness (B=10) and heavy (the map's heavy-staleness cells, B=1
-until the map has run); on Cora and CiteSeer every method of Table 1 at the light setting; the
+dataset at P=80 parts, light staleness (B=10) and heavy (B=1, and the map's heavy-staleness
+cells once the map has run); on Cora and CiteSeer every method of Table 1 at the light setting; the
 λ study of the paper form; the staleness map. :func:`visagnn.bench.cost.grid_cost` says what a
 budget costs."""
 REFERENCE_DATASETS = ("cora", "citeseer")
