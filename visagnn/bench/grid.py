@@ -530,6 +530,14 @@ REFERENCE_RESULTS = Path(__file__).parents[2] / "reports" / "reference" / "resul
 """The committed reference store, whose staleness map chooses the heavy cells."""
 
 
+def budget_for(dataset: str, budgets: Mapping[str, ReferenceBudget] | None = None
+               ) -> ReferenceBudget:
+    """``dataset``'s budget in ``budgets`` (default: :data:`REFERENCE_BUDGETS`); Cora's
+    reference budget for a dataset without one."""
+    return (REFERENCE_BUDGETS if budgets is None else budgets).get(dataset.lower(),
+                                                                   REFERENCE_BUDGETS["cora"])
+
+
 def heavy_studies(cells: Iterable[tuple[int, int, int]], budget: ReferenceBudget
                   ) -> tuple[Study, ...]:
     """The heavy-staleness study (:data:`HEAVY_STALENESS_VARIANTS`) at each (depth, parts P,
@@ -559,9 +567,7 @@ def mapped_heavy_cells(results: str | Path,
     for dataset, cells in mapped.groupby("dataset", sort=False):
         stored = {(int(row.num_layers), int(row.num_parts), int(row.batch_parts))
                   for row in cells.itertuples()}
-        budget = (budgets or REFERENCE_BUDGETS).get(str(dataset).lower(),
-                                                    REFERENCE_BUDGETS["cora"])
-        if budget.planned_map_cells() <= stored:
+        if budget_for(str(dataset), budgets).planned_map_cells() <= stored:
             chosen[str(dataset)] = []
     for row in heavy_cells(runs).itertuples():
         if row.dataset in chosen:
@@ -607,7 +613,7 @@ def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = No
     heavy = mapped_heavy_cells(heavy_from, budgets) if heavy_from is not None else {}
     cells: list[Cell] = []
     for dataset in chosen:
-        budget = budgets.get(dataset.lower(), REFERENCE_BUDGETS["cora"])
+        budget = budget_for(dataset, budgets)
         studies, mapped = reference_studies(budget, heavy.get(dataset_label(dataset)))
         for group, count in ((studies, budget.seeds), (mapped, budget.map_seeds)):
             if group:
