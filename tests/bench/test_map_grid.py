@@ -116,6 +116,30 @@ def test_a_budgets_map_at_fewer_batch_sizes_is_whole_without_the_others(tmp_path
     assert mapped_heavy_cells(tmp_path / "partial", two_sizes) == {}
 
 
+def test_a_map_is_whole_only_at_its_budgets_seeds_and_a_budget_chooses_its_studies(tmp_path):
+    store = ResultsStore(tmp_path)
+    for batch in (1, 10):
+        add_final(store, "cora", "gas", 2, batch, [0.70, 0.71])
+        add_final(store, "cora", "gas --exact-halo", 2, batch, [0.73, 0.74])  # 2 seeds, heavy
+    only_two = {"cora": ReferenceBudget(6, 4, map_depths=(2,), map_batch_parts=(1, 10))}
+    assert mapped_heavy_cells(tmp_path, only_two) == {}  # 2 of its 3 map seeds: still running
+    add_run(store, "cora", "gas", 2, 2, 1, [0.5], [0.72])
+    add_run(store, "cora", "gas --exact-halo", 2, 2, 1, [0.5], [0.75])
+    assert mapped_heavy_cells(tmp_path, only_two) == {}  # B=10 has two seeds
+    add_run(store, "cora", "gas", 2, 2, 10, [0.5], [0.72])
+    add_run(store, "cora", "gas --exact-halo", 2, 2, 10, [0.5], [0.75])
+    assert mapped_heavy_cells(tmp_path, only_two) == {"cora": [(2, 80, 1), (2, 80, 10)]}
+    # a map-only budget: the map's two cells, no staleness study, Table 1 or λ
+    map_only = {"cora": ReferenceBudget(6, 4, seeds=2, with_light=False, with_heavy=False,
+                                        with_table1=False, with_lambda=False,
+                                        map_depths=(2,), map_batch_parts=(1, 10))}
+    grid = reference_grid(budgets=map_only, heavy_from=tmp_path)
+    assert [(cell.batch_parts, cell.methods, cell.seeds) for cell in grid.cells] == [
+        (1, MAP_VARIANTS, (0, 1, 2)), (10, MAP_VARIANTS, (0, 1, 2))]
+    with pytest.raises(ValueError, match="with_table1 and with_lambda need with_light"):
+        ReferenceBudget(6, 4, with_light=False)
+
+
 def test_the_cost_counts_new_runs_and_estimates_them_from_measured_epochs(tmp_path):
     store = ResultsStore(tmp_path)
     # GAS measured at 2 layers, B=1 and B=10, 1 s per epoch (add_run's default)

@@ -95,6 +95,37 @@ def test_cells_run_in_parallel_jobs_record_every_run_in_grid_order(grid, tmp_pat
         run_grid(grid, tmp_path, executor, jobs=0)
 
 
+def test_a_replanned_cell_with_new_runs_runs_next_and_the_grid_ends_at_its_own_plan(
+        tiny_graph, tmp_path):
+    from visagnn.bench.runner import run_grid
+
+    def cell(parts: int, methods: tuple[str, ...] = ("gas",)) -> Cell:
+        return Cell(str(tiny_graph), parts, methods, (0,), num_parts=4, epochs=2,
+                    config=tuple(TINY.items()))
+
+    first = Grid("first", (cell(1), cell(2), cell(4)))
+    # once B=1 is stored, the plan adds a variant there (as the reference adds its heavy
+    # study once its map is stored); the plans after that are the same
+    grown = Grid("grown", (cell(1, ("gas", "visagnn-sum")), cell(2), cell(4)))
+    plans: list[str] = []
+
+    def replan() -> Grid:
+        plans.append("again")
+        return grown if ResultsStore(tmp_path).finished_keys() else first
+
+    executor = InProcess()
+    outcomes = run_grid(first, tmp_path, executor, log=lambda _: None, replan=replan)
+    stored = ResultsStore(tmp_path).runs()
+    # the new run trained next, ahead of the cells that were waiting
+    assert list(zip(stored["variant"], stored["batch_parts"], strict=True)) == [
+        ("gas", 1), ("visagnn-sum", 1), ("gas", 2), ("gas", 4)]
+    assert [(short_name(o.cell), o.pending) for o in outcomes] == [
+        ("tiny_P4_B1", 1), ("tiny_P4_B2", 1), ("tiny_P4_B4", 1), ("tiny_P4_B1", 1)]
+    assert len(plans) == 4  # once after every cell, the replanned one too
+    assert [o.status for o in run_grid(grown, tmp_path, executor, log=lambda _: None,
+                                       replan=lambda: grown)] == ["skipped"] * 3
+
+
 def diverged(spec):
     """A run whose loss became NaN at its second epoch, as :func:`visagnn.run.train.run` reports
     one (the summary's status; the further fields are the trainer's)."""

@@ -131,6 +131,8 @@ def make_grid(args: argparse.Namespace) -> Grid:
                "root": args.root, "methods": args.methods}
     if args.seeds is not None:
         options["seeds"] = args.seeds
+    if args.grid == "reference":  # its heavy cells: those of the map in the store it fills
+        options["heavy_from"] = args.results
     try:
         return GRIDS[args.grid](**options)
     except (ValueError, TypeError) as exc:
@@ -191,14 +193,16 @@ def grid_command(args: argparse.Namespace) -> int:
     if args.scheduler is None and args.devices is None:
         executor = NotebookExecutor(args.notebooks, reports, echo=args.jobs == 1,
                                     threads=threads)
-        outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs)
+        outcomes = run_grid(grid, results, executor, force=args.force, jobs=args.jobs,
+                            replan=lambda: make_grid(args))
     else:
         with connect(args.scheduler, args.devices) as client:
             show = NotebookExecutor(args.notebooks, reports, echo=False, train=False)
             executor = ClusterExecutor(client, show, threads, args.devices, args.jobs)
             outcomes = run_grid(grid, results, executor, force=args.force,
-                                jobs=max(1, len(grid.cells)))
+                                jobs=max(1, len(grid.cells)), replan=lambda: make_grid(args))
     index = render_reports(results, reports, args.notebooks)
+    runs = [spec for outcome in outcomes for spec in outcome.cell.runs()]  # replanned ones too
     stopped = sum(outcome.status == "failed" for outcome in outcomes)
     latest = store.latest()
     failed = sum(latest[spec.key]["status"] not in FINISHED for spec in runs

@@ -481,51 +481,73 @@ class ReferenceBudget:
         light_epochs, heavy_epochs: epochs at the light (B=10) and heavy settings; a map cell
             at B=10 gets ``light_epochs``, every other ``heavy_epochs``, so that the map's cells
             at the staleness studies' settings are theirs.
-        seeds: seeds of the staleness studies and the λ study. (default: 5)
+        seeds: seeds of the staleness studies and the λ study. (default: 3)
         map_seeds: seeds of the staleness map. (default: :data:`MAP_SEEDS`)
+        with_light: the light staleness study (B=10). (default: True)
+        with_heavy: the heavy staleness study, at P=80, B=1 and at the map's heavy-staleness
+            cells. (default: True)
         with_table1: every method of Table 1 at the light setting too. (default: True)
-        with_map: the staleness map (:func:`map_studies`). (default: True)
         with_lambda: the λ study of the paper form at the light setting. (default: True)
+        with_map: the staleness map (:func:`map_studies`). (default: True)
+        map_depths: the map's depths L. (default: :data:`MAP_DEPTHS`)
         map_batch_parts: the map's batch sizes B. (default: :data:`MAP_BATCH_PARTS`)
+
+    Raises:
+        ValueError: for Table 1 or the λ study without the light setting they run at.
     """
 
     light_epochs: int
     heavy_epochs: int
-    seeds: int = 5
+    seeds: int = 3
     map_seeds: int = MAP_SEEDS
+    with_light: bool = True
+    with_heavy: bool = True
     with_table1: bool = True
-    with_map: bool = True
     with_lambda: bool = True
+    with_map: bool = True
+    map_depths: tuple[int, ...] = MAP_DEPTHS
     map_batch_parts: tuple[int, ...] = MAP_BATCH_PARTS
 
+    def __post_init__(self) -> None:
+        if (self.with_table1 or self.with_lambda) and not self.with_light:
+            raise ValueError("Table 1 and the λ study run at the light staleness setting: "
+                             "with_table1 and with_lambda need with_light")
+
     def planned_map_cells(self) -> set[tuple[int, int, int]]:
-        """The (depth, P, B) of every cell of this budget's map."""
-        return {(depth, parts, batch) for depth in MAP_DEPTHS for parts in MAP_NUM_PARTS
-                for batch in self.map_batch_parts}
+        """The (depth, P, B) of every cell of this budget's map (none without the map)."""
+        return {(depth, parts, batch) for depth in self.map_depths for parts in MAP_NUM_PARTS
+                for batch in self.map_batch_parts} if self.with_map else set()
 
     def epochs_at(self, batch_parts: int) -> int:
         return self.light_epochs if batch_parts == LIGHT_BATCH_PARTS else self.heavy_epochs
 
 
 REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
-    # every study; the map at B = 1 and 10 only (B = 4 would add 1,000 core-seconds)
+    # every study; the map at B = 1 and 10 (B = 4 would add 1,000 core-seconds)
     "cora": ReferenceBudget(60, 60, map_batch_parts=(1, 10)),
-    "citeseer": ReferenceBudget(60, 60, with_map=False),
-    # the largest of the four (519k edges; the oracle 40 s/epoch at B=1): 20 epochs, 3 seeds,
-    # the staleness studies, no map
-    "tolokers": ReferenceBudget(20, 20, seeds=3, with_table1=False, with_map=False),
+    # Table 1 and the heavy study are Cora's: here the light study and λ (0.3 core-hours)
+    "citeseer": ReferenceBudget(60, 60, with_heavy=False, with_table1=False, with_map=False),
+    # the map at 2 layers, B = 1 and 10 only: the oracle takes 24 s/epoch at B=1 (1.3
+    # core-hours at 30 epochs, past GAS's best epoch 30 of 40 at P=80, B=1, the issue's note)
+    "amazon-computers": ReferenceBudget(30, 30, with_light=False, with_heavy=False,
+                                        with_table1=False, with_lambda=False,
+                                        map_depths=(2,), map_batch_parts=(1, 10)),
+    # the largest of the four (519k edges; the oracle 40 s/epoch at B=1): 20 epochs, the
+    # staleness studies, no map
+    "tolokers": ReferenceBudget(20, 20, with_table1=False, with_map=False),
     # budgets well past GAS's best validation epoch at either setting (the reference report)
     "minesweeper": ReferenceBudget(80, 60, with_table1=False),
 }
 """Epochs, seeds and studies of the reference grid per dataset (others get Cora's): every
 dataset at P=80 parts, light staleness (B=10) and heavy (B=1, and the map's heavy-staleness
-cells once the map has run); on Cora and CiteSeer every method of Table 1 at the light setting; the
+cells once the map has run); on Cora every method of Table 1 at the light setting; the
 λ study of the paper form; the staleness map. :func:`visagnn.bench.cost.grid_cost` says what a
 budget costs."""
-REFERENCE_DATASETS = ("cora", "citeseer")
+REFERENCE_DATASETS = ("cora", "amazon-computers", "citeseer")
 """The datasets of the committed reference (reports/reference/), regenerated in one sitting on
-a 2-core machine: Cora's and CiteSeer's budgets are about 3.4 core-hours; Minesweeper's
-(another 1.5) and Tolokers' (2.5, its oracle alone 0.7) run with ``--datasets``."""
+a 2-core machine, about 3.5 core-hours (Cora first: its map chooses the heavy cells early);
+Minesweeper's budget (another 1.5) and Tolokers' (2.5, its oracle alone 0.7) run with
+``--datasets``."""
 REFERENCE_RESULTS = Path(__file__).parents[2] / "reports" / "reference" / "results"
 """The committed reference store, whose staleness map chooses the heavy cells."""
 
@@ -553,11 +575,11 @@ def heavy_studies(cells: Iterable[tuple[int, int, int]], budget: ReferenceBudget
 def mapped_heavy_cells(results: str | Path,
                        budgets: Mapping[str, ReferenceBudget] | None = None
                        ) -> dict[str, list[tuple[int, int, int]]]:
-    """Per dataset whose whole staleness map (every cell of its budget's map,
-    :meth:`ReferenceBudget.planned_map_cells`; ``budgets`` default to
-    :data:`REFERENCE_BUDGETS`) the store ``results`` holds, its heavy-staleness cells as
-    (depth, P, B) (:func:`visagnn.bench.staleness_map.heavy_cells`; none: an empty list). A
-    dataset with only some cells (the staleness studies' own, at the default depth) is not
+    """Per dataset whose whole staleness map the store ``results`` holds (every cell of its
+    budget's map, :meth:`ReferenceBudget.planned_map_cells`, at the budget's map seeds;
+    ``budgets`` default to :data:`REFERENCE_BUDGETS`), its heavy-staleness cells as (depth, P,
+    B) (:func:`visagnn.bench.staleness_map.heavy_cells`; none: an empty list). A dataset with
+    only some cells or seeds (the staleness studies' own cells, or a map still running) is not
     mapped yet."""
     from visagnn.bench.report import load  # reads a store: only where a grid asks for it
 
@@ -565,9 +587,10 @@ def mapped_heavy_cells(results: str | Path,
     mapped = staleness_map(runs)
     chosen = {}
     for dataset, cells in mapped.groupby("dataset", sort=False):
+        budget = budget_for(str(dataset), budgets)
         stored = {(int(row.num_layers), int(row.num_parts), int(row.batch_parts))
-                  for row in cells.itertuples()}
-        if budget_for(str(dataset), budgets).planned_map_cells() <= stored:
+                  for row in cells.itertuples() if row.seeds >= budget.map_seeds}
+        if budget.with_map and budget.planned_map_cells() <= stored:
             chosen[str(dataset)] = []
     for row in heavy_cells(runs).itertuples():
         if row.dataset in chosen:
@@ -579,21 +602,23 @@ def mapped_heavy_cells(results: str | Path,
 def reference_studies(budget: ReferenceBudget,
                       heavy: Sequence[tuple[int, int, int]] | None = None
                       ) -> tuple[tuple[Study, ...], tuple[Study, ...]]:
-    """A dataset's reference studies of ``budget``: those at ``budget.seeds`` seeds and the
-    map's (at ``budget.map_seeds``); the heavy study at P=80, B=1 and at the cells ``heavy``
-    (the map's heavy-staleness cells)."""
+    """A dataset's reference studies of ``budget``: the map's (at ``budget.map_seeds``) and
+    those at ``budget.seeds`` seeds: the light study, the heavy study at P=80, B=1 and at the
+    cells ``heavy`` (the map's heavy-staleness cells), the λ study."""
     light, fixed_heavy = staleness_studies(budget.light_epochs, budget.heavy_epochs,
                                            budget.with_table1)
-    studies = [light, fixed_heavy, *heavy_studies(heavy or (), budget)]
+    studies = [light] if budget.with_light else []
+    if budget.with_heavy:
+        studies += [fixed_heavy, *heavy_studies(heavy or (), budget)]
     if budget.with_lambda:
         studies.append(replace(
             LAMBDA_PAPER_FORM, batch_parts=lambda dataset: (LIGHT_BATCH_PARTS,),
             num_parts=STALENESS_PARTS, epochs=budget.light_epochs,
             config=(("measure_staleness_every", STALENESS_MEASURED_EVERY),)))
     mapped = (map_studies({batch: budget.epochs_at(batch) for batch in budget.map_batch_parts},
-                          batch_parts=budget.map_batch_parts)
+                          depths=budget.map_depths, batch_parts=budget.map_batch_parts)
               if budget.with_map else ())
-    return tuple(studies), mapped
+    return mapped, tuple(studies)
 
 
 def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = None,
@@ -606,7 +631,10 @@ def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = No
     (default: :data:`REFERENCE_DATASETS`, or every dataset of ``budgets``), ``seeds`` replacing
     every study's seeds when given. The heavy-staleness study runs at P=80, B=1 and at the
     heavy cells of the staleness map stored in ``heavy_from`` (:func:`mapped_heavy_cells`) for
-    every dataset mapped there."""
+    every dataset mapped there: planned again once the map is stored (``python -m visagnn
+    grid`` does, :func:`~visagnn.bench.runner.run_grid`'s ``replan``), the grid reaches the
+    runs that it plans on its own store. A dataset's map cells come first, so that its heavy
+    cells are known early."""
     default = list(REFERENCE_DATASETS) if budgets is None else list(budgets)
     budgets = REFERENCE_BUDGETS if budgets is None else budgets
     chosen = default if datasets is None else list(datasets)
@@ -614,8 +642,8 @@ def reference_grid(datasets: Sequence[str] | None = None, seeds: int | None = No
     cells: list[Cell] = []
     for dataset in chosen:
         budget = budget_for(dataset, budgets)
-        studies, mapped = reference_studies(budget, heavy.get(dataset_label(dataset)))
-        for group, count in ((studies, budget.seeds), (mapped, budget.map_seeds)):
+        mapped, studies = reference_studies(budget, heavy.get(dataset_label(dataset)))
+        for group, count in ((mapped, budget.map_seeds), (studies, budget.seeds)):
             if group:
                 cells += build_grid("reference", {dataset: group}, range(seeds or count),
                                     epochs, device, root, methods).cells

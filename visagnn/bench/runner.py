@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -96,19 +98,28 @@ def _log(line: str) -> None:
 
 
 def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = False,
-             log: Callable[[str], None] = _log, jobs: int = 1) -> list[CellOutcome]:
+             log: Callable[[str], None] = _log, jobs: int = 1,
+             replan: Callable[[], Grid] | None = None) -> list[CellOutcome]:
     """Run every cell of ``grid`` that has unfinished runs (every cell with ``force``), up to
     ``jobs`` cells at a time (each notebook has its own kernel process; the store takes
-    concurrent appends). Returns the outcomes in the grid's order."""
+    concurrent appends). After each cell ``replan`` (when given) plans the grid again from
+    what the store now holds (the reference's heavy cells come from its own map): a cell with
+    runs not planned before runs next, ahead of the cells still waiting, so that the grid ends
+    at the runs it plans on its own store. Returns the outcomes in the order the cells were
+    planned."""
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     store = ResultsStore(results)
+    waiting = deque(enumerate(grid.cells, 1))
+    planned = {spec.key for cell in grid.cells for spec in cell.runs()}
+    outcomes: dict[int, CellOutcome] = {}
+    lock = threading.Lock()
 
     def run_cell(index: int, cell: Cell) -> CellOutcome:
         specs = cell.runs()
         finished = set() if force else store.finished_keys()
         pending = [spec for spec in specs if spec.key not in finished]
-        header = f"[cell {index}/{len(grid.cells)}] {cell.name}: {len(specs)} runs"
+        header = f"[cell {index}/{len(planned_cells)}] {cell.name}: {len(specs)} runs"
         if not pending:
             log(f"{header}, all finished before: skipped")
             return CellOutcome(cell, len(specs), 0, "skipped")
@@ -129,8 +140,34 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
             log(f"{header}: done")
         return CellOutcome(cell, len(specs), len(pending), "done")
 
+    planned_cells = list(grid.cells)
+
+    def add_replanned() -> None:
+        added = []
+        for cell in replan().cells if replan is not None else ():
+            new = {spec.key for spec in cell.runs()} - planned
+            if new:
+                planned.update(new)
+                planned_cells.append(cell)
+                added.append((len(planned_cells), cell))
+                log(f"planned again: {cell.name} has {len(new)} new runs")
+        waiting.extendleft(reversed(added))
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not waiting:
+                    return
+                index, cell = waiting.popleft()
+            outcome = run_cell(index, cell)
+            with lock:
+                outcomes[index] = outcome
+                add_replanned()
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(run_cell, range(1, len(grid.cells) + 1), grid.cells))
+        for worker in [pool.submit(work) for _ in range(jobs)]:
+            worker.result()
+    return [outcomes[index] for index in sorted(outcomes)]
 
 
 @contextlib.contextmanager
