@@ -119,7 +119,8 @@ def test_the_reference_report_builds_without_warnings():
     assert not data.runs["commit"].iloc[0].endswith("+dirty")
     staleness = tables.staleness_table(data).data
     oracle = staleness.xs("gas --exact-halo", level="variant")
-    assert len(oracle) == 2 * data.runs["dataset"].nunique()  # light and heavy everywhere
+    # Cora and Amazon Computers (its map) at both settings, CiteSeer at the light one
+    assert len(oracle) == 5
 
 
 def test_diverged_runs_are_shown_as_diverged_not_as_a_score(tmp_path):
