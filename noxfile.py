@@ -82,7 +82,7 @@ def reference(session: nox.Session) -> None:
     """The committed reference results: ``reports/reference/results`` and its HTML pages in
     ``reports/reference/``.
 
-    Cora, Amazon Computers and CiteSeer (``REFERENCE_DATASETS``), about 3.5 core-hours;
+    Cora, Amazon Computers and CiteSeer (``REFERENCE_DATASETS``), 2.5 core-hours;
     ``nox -s reference -- --root DIR --jobs 2`` points at the data and runs two notebooks at a
     time, and ``-- --datasets minesweeper tolokers`` adds those graphs' budgets.
     """

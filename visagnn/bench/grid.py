@@ -525,10 +525,10 @@ class ReferenceBudget:
 REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
     # every study; the map at B = 1 and 10 (B = 4 would add 1,000 core-seconds)
     "cora": ReferenceBudget(60, 60, map_batch_parts=(1, 10)),
-    # Table 1 and the heavy study are Cora's: here the light study and λ (0.3 core-hours)
+    # Table 1 and the heavy study are Cora's: here the light study and λ (0.2 core-hours)
     "citeseer": ReferenceBudget(60, 60, with_heavy=False, with_table1=False, with_map=False),
-    # the map at 2 layers, B = 1 and 10 only: the oracle takes 24 s/epoch at B=1 (1.3
-    # core-hours at 30 epochs, past GAS's best epoch 30 of 40 at P=80, B=1, the issue's note)
+    # the map at 2 layers, B = 1 and 10 only: the oracle takes 21 s/epoch at B=1 (1.3
+    # core-hours at 30 epochs; at B=1 the best epoch is 23-27, at B=10 mostly the last)
     "amazon-computers": ReferenceBudget(30, 30, with_light=False, with_heavy=False,
                                         with_table1=False, with_lambda=False,
                                         map_depths=(2,), map_batch_parts=(1, 10)),
@@ -545,7 +545,7 @@ cells once the map has run); on Cora every method of Table 1 at the light settin
 budget costs."""
 REFERENCE_DATASETS = ("cora", "amazon-computers", "citeseer")
 """The datasets of the committed reference (reports/reference/), regenerated in one sitting on
-a 2-core machine, about 3.5 core-hours (Cora first: its map chooses the heavy cells early);
+a 2-core machine, 2.5 core-hours measured (Cora first: its map chooses the heavy cells early);
 Minesweeper's budget (another 1.5) and Tolokers' (2.5, its oracle alone 0.7) run with
 ``--datasets``."""
 REFERENCE_RESULTS = Path(__file__).parents[2] / "reports" / "reference" / "results"
