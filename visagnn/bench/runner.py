@@ -112,6 +112,7 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
     store = ResultsStore(results)
     waiting = deque(enumerate(grid.cells, 1))
     planned = {spec.key for cell in grid.cells for spec in cell.runs()}
+    planned_cells = list(grid.cells)
     outcomes: dict[int, CellOutcome] = {}
     lock = threading.Lock()
 
@@ -139,8 +140,6 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
         if jobs > 1:
             log(f"{header}: done")
         return CellOutcome(cell, len(specs), len(pending), "done")
-
-    planned_cells = list(grid.cells)
 
     def add_replanned() -> None:
         added = []
