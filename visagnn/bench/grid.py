@@ -528,7 +528,7 @@ REFERENCE_BUDGETS: dict[str, ReferenceBudget] = {
     # Table 1 and the heavy study are Cora's: here the light study and λ (0.2 core-hours)
     "citeseer": ReferenceBudget(60, 60, with_heavy=False, with_table1=False, with_map=False),
     # the map at 2 layers, B = 1 and 10 only: the oracle takes 21 s/epoch at B=1 (1.3
-    # core-hours at 30 epochs; at B=1 the best epoch is 23-27, at B=10 mostly the last)
+    # core-hours at 30 epochs; the best epoch is the last in 2 of 9 runs at B=1, 5 of 9 at B=10)
     "amazon-computers": ReferenceBudget(30, 30, with_light=False, with_heavy=False,
                                         with_table1=False, with_lambda=False,
                                         map_depths=(2,), map_batch_parts=(1, 10)),
