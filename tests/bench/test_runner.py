@@ -126,6 +126,32 @@ def test_a_replanned_cell_with_new_runs_runs_next_and_the_grid_ends_at_its_own_p
                                        replan=lambda: grown)] == ["skipped"] * 3
 
 
+def test_an_idle_job_waits_for_the_cells_a_running_one_plans(tiny_graph, tmp_path):
+    from visagnn.bench.runner import run_grid
+
+    def cell(parts: int) -> Cell:
+        return Cell(str(tiny_graph), parts, ("gas",), (0,), num_parts=4, epochs=2,
+                    config=tuple(TINY.items()))
+
+    first = Grid("one cell", (cell(1),))
+    grown = Grid("three cells", (cell(1), cell(2), cell(4)))
+    both_started = threading.Barrier(2, timeout=30)
+    threads: dict[int, str] = {}
+
+    class Recording(InProcess):
+        def __call__(self, cell: Cell, results: Path, force: bool) -> None:
+            super().__call__(cell, results, force)
+            threads[cell.batch_parts] = threading.current_thread().name
+            if cell.batch_parts > 1:  # the two planned after B=1 run at once
+                both_started.wait()
+
+    outcomes = run_grid(first, tmp_path, Recording(), log=lambda _: None, jobs=2,
+                        replan=lambda: grown if ResultsStore(tmp_path).finished_keys()
+                        else first)
+    assert [o.status for o in outcomes] == ["done"] * 3
+    assert threads[2] != threads[4]
+
+
 def diverged(spec):
     """A run whose loss became NaN at its second epoch, as :func:`visagnn.run.train.run` reports
     one (the summary's status; the further fields are the trainer's)."""

@@ -114,7 +114,7 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
     planned = {spec.key for cell in grid.cells for spec in cell.runs()}
     planned_cells = list(grid.cells)
     outcomes: dict[int, CellOutcome] = {}
-    lock = threading.Lock()
+    changed = threading.Condition()
 
     def run_cell(index: int, cell: Cell) -> CellOutcome:
         specs = cell.runs()
@@ -152,16 +152,26 @@ def run_grid(grid: Grid, results: Path, executor: CellExecutor, force: bool = Fa
                 log(f"planned again: {cell.name} has {len(new)} new runs")
         waiting.extendleft(reversed(added))
 
+    running = 0
+
+    def ready() -> bool:
+        return bool(waiting) or not running
+
     def work() -> None:
+        nonlocal running
         while True:
-            with lock:
+            with changed:  # an idle worker waits while a running cell may plan more
+                changed.wait_for(ready)
                 if not waiting:
                     return
                 index, cell = waiting.popleft()
+                running += 1
             outcome = run_cell(index, cell)
-            with lock:
+            with changed:
                 outcomes[index] = outcome
                 add_replanned()
+                running -= 1
+                changed.notify_all()
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for worker in [pool.submit(work) for _ in range(jobs)]:
